@@ -1,0 +1,56 @@
+# page-tracker: `make run` and `make test` do all the set-up they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck unit integration e2e bench constraints clean
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+# Stamps record what is installed, so a venv is rebuilt only when the project's files change.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) --editable .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(PIP) --editable '.[dev]'
+	@touch $@
+
+run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis (unless REDIS_URL is set).
+	$(BIN)/page-tracker serve
+
+test: lint typecheck $(VENV)/.dev  ## Lint, type-check, then every test layer with the coverage gate.
+	$(BIN)/python -m pytest --cov test
+
+lint: $(VENV)/.dev  ## Ruff (lint and format check) and bandit.
+	$(BIN)/ruff check src test bench
+	$(BIN)/ruff format --check src test bench
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive src
+
+typecheck: $(VENV)/.dev  ## mypy, strict, on src/.
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev  ## Unit tests alone.
+	$(BIN)/python -m pytest test/unit
+
+integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a free port).
+	$(BIN)/python -m pytest test/integration
+
+e2e: $(VENV)/.dev  ## End-to-end tests against a real `page-tracker serve`.
+	$(BIN)/python -m pytest test/e2e
+
+bench: $(VENV)/.dev  ## Load page-tracker and the seed app; print req/s, latencies and ratios.
+	$(BIN)/python -m bench
+
+constraints: $(VENV)/.dev  ## Re-pin every dependency from the dev venv into constraints.txt.
+	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+
+clean:  ## Remove the venv and caches.
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage build src/*.egg-info

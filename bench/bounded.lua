@@ -1,0 +1,58 @@
+-- wrk script: every thread sends for SECONDS (or until it has MAX answers), then waits for the
+-- answers still in flight, so the 2xx count can be checked against the server's own count.
+-- Usage: wrk -d<SECONDS+2>s ... -s bounded.lua URL -- SECONDS MAX [METHOD BODY CONTENT-TYPE]
+local ffi = require("ffi")
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } timespec;
+int clock_gettime(int clock_id, timespec *tp);
+]]
+local CLOCK_MONOTONIC = 1
+
+local function now()
+  local t = ffi.new("timespec")
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, t)
+  return tonumber(t.tv_sec) + tonumber(t.tv_nsec) / 1e9
+end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  seconds, max = tonumber(args[1]), tonumber(args[2])
+  received, ok, first, last = 0, 0, 0, 0
+  if args[3] then
+    wrk.method, wrk.body = args[3], args[4]
+    wrk.headers["Content-Type"] = args[5]
+  end
+end
+
+function delay()
+  local t = now()
+  if first == 0 then first = t end
+  if t - first > seconds or received >= max then return 3600000 end
+  return 0
+end
+
+function response(status, headers, body)
+  received = received + 1
+  last = now()
+  if status >= 200 and status < 300 then ok = ok + 1 end
+end
+
+function done(summary, latency, requests)
+  local total, total_ok, started, ended = 0, 0, math.huge, 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("received")
+    total_ok = total_ok + thread:get("ok")
+    started = math.min(started, thread:get("first"))
+    ended = math.max(ended, thread:get("last"))
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT responses=%d ok=%d seconds=%.6f p50_us=%d p99_us=%d errors=%d\n",
+    total, total_ok, ended - started, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout))
+end

@@ -1,0 +1,130 @@
+"""Bounded load on loopback: wrk when installed, else a Python generator; counts are exact."""
+
+import http.client
+import re
+import shutil
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BOUNDED_LUA = Path(__file__).with_name("bounded.lua")
+THREADS = 2
+CONNECTIONS = 16
+MAX_REQUESTS = 500_000
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one load run measured."""
+
+    responses: int
+    ok: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        """Return answered requests per second."""
+        return self.responses / self.seconds
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request, sent over and over."""
+
+    url: str
+    method: str = "GET"
+    body: str = ""
+    content_type: str = ""
+
+
+def tool() -> str:
+    """Name the load generator this machine will use."""
+    return "wrk" if shutil.which("wrk") else "python"
+
+
+def run(request: Request, seconds: float) -> Result:
+    """Send requests for `seconds` (at most MAX_REQUESTS), wait for every answer, measure."""
+    if shutil.which("wrk"):
+        return _wrk(request, seconds)
+    return _python(request, seconds)
+
+
+def _wrk(request: Request, seconds: float) -> Result:
+    extra = [request.method, request.body, request.content_type] if request.method != "GET" else []
+    # wrk runs two seconds longer than the script sends, so every answer in flight arrives.
+    command = [
+        "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds + 2:.0f}s", "--timeout", "2s",
+        "-s", str(BOUNDED_LUA), request.url, "--", str(seconds), str(MAX_REQUESTS // THREADS),
+        *extra,
+    ]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    match = re.search(
+        r"RESULT responses=(\d+) ok=(\d+) seconds=([\d.]+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)",
+        output,
+    )
+    if match is None:
+        raise RuntimeError(f"wrk printed no result:\n{output}")
+    responses, ok, seconds, p50, p99, errors = match.groups()
+    return Result(
+        int(responses), int(ok), float(seconds), int(p50) / 1000, int(p99) / 1000, int(errors)
+    )
+
+
+def _python(request: Request, seconds: float) -> Result:
+    parts = urlsplit(request.url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {"Content-Type": request.content_type} if request.content_type else {}
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+    statuses: list[int] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def worker(count: int) -> None:
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, 5)
+        mine: list[tuple[float, int]] = []
+        for _ in range(count):
+            if time.monotonic() > deadline:
+                break
+            started = time.perf_counter()
+            try:
+                connection.request(request.method, path, request.body or None, headers)
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                with lock:
+                    errors[0] += 1
+                connection.close()
+                continue
+            mine.append((time.perf_counter() - started, response.status))
+        connection.close()
+        with lock:
+            latencies.extend(latency for latency, _ in mine)
+            statuses.extend(status for _, status in mine)
+
+    workers = [
+        threading.Thread(target=worker, args=(MAX_REQUESTS // CONNECTIONS,))
+        for _ in range(CONNECTIONS)
+    ]
+    started = time.perf_counter()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    seconds = time.perf_counter() - started
+    percentiles = statistics.quantiles(latencies, n=100)
+    return Result(
+        responses=len(statuses),
+        ok=sum(200 <= status < 300 for status in statuses),
+        seconds=seconds,
+        p50_ms=percentiles[49] * 1000,
+        p99_ms=percentiles[98] * 1000,
+        errors=errors[0],
+    )

@@ -1,0 +1,1 @@
+"""page-tracker: a self-hosted page-view tracker on Redis."""

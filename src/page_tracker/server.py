@@ -1,0 +1,27 @@
+"""The production WSGI server: granian, with worker processes each running blocking threads."""
+
+from flask import Flask
+from granian.constants import Interfaces
+from granian.server import Server
+
+from page_tracker.app import create_app
+from page_tracker.embedded import die_with_parent
+
+
+def _app_in_worker(_target: str) -> Flask:
+    # Runs in each worker process.  If `serve` is killed outright, its workers exit too rather
+    # than live on as orphans holding the port.
+    die_with_parent()
+    return create_app()
+
+
+def run(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the app until SIGINT or SIGTERM, then let requests in flight finish."""
+    Server(
+        "page_tracker.app:create_app",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+    ).serve(target_loader=_app_in_worker)

@@ -1,0 +1,1 @@
+"""Operations in the users' words; each takes its Redis connection as a parameter."""

@@ -1,0 +1,1 @@
+"""Redis access: the connection, the key schema and the errors that mean Redis is unreachable."""

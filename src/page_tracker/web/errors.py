@@ -1,0 +1,45 @@
+"""Errors as answers: JSON bodies that say what went wrong, 503 with Retry-After for outages."""
+
+from flask import Flask, Response, current_app, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from page_tracker.store.connection import UNAVAILABLE
+
+
+def json_error(status: int, error: str, message: str) -> Response:
+    """Return a JSON error answer with `status`."""
+    response = jsonify(error=error, message=message)
+    response.status_code = status
+    return response
+
+
+def unavailable_headers() -> dict[str, str]:
+    """Return the headers of a 503: when to come back."""
+    return {"Retry-After": str(current_app.config["RETRY_AFTER"])}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer HTTP errors, Redis outages and unexpected failures with JSON bodies."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> BaseResponse:
+        # Keep the headers werkzeug chose (such as Allow on a 405); swap the HTML body for JSON.
+        response = error.get_response()
+        body = json_error(error.code or 500, error.name, error.description or error.name)
+        response.set_data(body.get_data())
+        response.content_type = body.content_type
+        return response
+
+    def redis_unavailable(error: Exception) -> tuple[Response, dict[str, str]]:
+        current_app.logger.exception("Redis is unavailable")
+        body = json_error(503, "Service Unavailable", "The database is unavailable; try again.")
+        return body, unavailable_headers()
+
+    for outage in UNAVAILABLE:
+        app.register_error_handler(outage, redis_unavailable)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        current_app.logger.exception("Unhandled error")
+        return json_error(500, "Internal Server Error", "Something went wrong on our side.")

@@ -1,0 +1,45 @@
+"""End-to-end fixtures: a real `page-tracker serve` over HTTP, or a deployment named by options."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from page_tracker.embedded import RedisServer
+from test.e2e.serving import serve
+
+
+@pytest.fixture(scope="session")
+def outside_deployment(pytestconfig: pytest.Config) -> bool:
+    """Say whether --flask-url aims the tests at a deployment this session did not start."""
+    return pytestconfig.getoption("flask_url") is not None
+
+
+@pytest.fixture(scope="session")
+def e2e_redis_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str:
+    """Return the Redis the deployment under test uses: --redis-url, or the test server."""
+    given: str | None = pytestconfig.getoption("redis_url")
+    if given:
+        return given
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def flask_url(pytestconfig: pytest.Config, e2e_redis_url: str) -> Iterator[str]:
+    """Return the base URL under test: --flask-url, or a `page-tracker serve` started here."""
+    given: str | None = pytestconfig.getoption("flask_url")
+    if given:
+        yield given.rstrip("/")
+        return
+    server = serve([], {**os.environ, "REDIS_URL": e2e_redis_url})
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def e2e_redis(e2e_redis_url: str) -> Iterator[redis.Redis]:
+    """Connect to the deployment's Redis; never flush it: it may hold someone's real counts."""
+    with redis.Redis.from_url(e2e_redis_url, decode_responses=True) as client:
+        yield client

@@ -1,0 +1,70 @@
+"""Helpers to run `page-tracker serve` as a real child process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from page_tracker.embedded import free_port
+
+STARTUP_TIMEOUT = 30.0
+
+
+class ServeProcess:
+    """A `page-tracker serve` child process on a free port."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
+        self.port = free_port()
+        command = Path(sys.executable).with_name("page-tracker")
+        self.process = subprocess.Popen(
+            [str(command), "serve", "--port", str(self.port), *args],
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read() if self.process.stdout else ""
+                pytest.fail(f"page-tracker serve exited early:\n{output}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        pytest.fail("page-tracker serve did not become healthy")
+
+    def descendants(self) -> list[psutil.Process]:
+        """Return every process this server started: workers and the embedded Redis."""
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
+        """Send `how` (SIGTERM by default), wait, and return the exit code."""
+        self.process.send_signal(how)
+        try:
+            return self.process.wait(timeout=STARTUP_TIMEOUT)
+        finally:
+            if self.process.stdout:
+                self.process.stdout.close()
+
+
+def serve(args: list[str], env: Mapping[str, str]) -> ServeProcess:
+    """Start `page-tracker serve` and return once it answers /healthz."""
+    server = ServeProcess(args, env)
+    server.wait_until_healthy()
+    return server
+
+
+def environment_without_redis_url() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "REDIS_URL"}

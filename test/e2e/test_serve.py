@@ -1,0 +1,54 @@
+"""`page-tracker serve` with its embedded Redis: persistence and a clean shutdown."""
+
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from test.e2e.serving import ServeProcess, environment_without_redis_url, serve
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _local_only(outside_deployment: bool) -> None:
+    if outside_deployment:
+        pytest.skip("starts its own server; not for an outside deployment")
+
+
+def start(data_dir: Path) -> ServeProcess:
+    return serve(["--data-dir", str(data_dir), "--workers", "2"], environment_without_redis_url())
+
+
+def views(server: ServeProcess) -> str:
+    return requests.get(f"{server.url}/", timeout=5).text
+
+
+def running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_count_survives_a_restart_and_no_process_is_left(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    first = start(tmp_path)
+    assert [views(first) for _ in range(3)][-1] == "This page has been seen 3 times."
+    started = first.descendants()
+    assert any("server" in p.name() for p in started), "no embedded redis-server was started"
+    assert first.stop(how) == 0
+    assert running(started) == []
+
+    second = start(tmp_path)
+    assert views(second) == "This page has been seen 4 times."
+    assert second.stop(how) == 0
+
+
+def test_a_killed_serve_takes_its_redis_with_it(tmp_path: Path) -> None:
+    server = start(tmp_path)
+    (redis_server,) = [p for p in server.descendants() if "server" in p.name()]
+    server.stop(signal.SIGKILL)
+    redis_server.wait(timeout=10)
+    assert running([redis_server]) == []

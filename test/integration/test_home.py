@@ -1,0 +1,37 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+
+def test_views_are_counted_in_the_seed_key(client: FlaskClient, redis_client: redis.Redis) -> None:
+    assert client.get("/").text == "This page has been seen 1 times."
+    assert client.get("/").text == "This page has been seen 2 times."
+    assert redis_client.get("page_views") == "2"
+
+
+def test_count_continues_from_an_existing_seed_deployment(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    redis_client.set("page_views", 1234)
+    assert client.get("/").text == "This page has been seen 1235 times."
+
+
+def test_concurrent_views_are_each_counted_once(app: Flask, redis_client: redis.Redis) -> None:
+    threads, views_each = 8, 50
+
+    def view_many(_: int) -> list[int]:
+        client = app.test_client()
+        return [client.get("/").status_code for _ in range(views_each)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = [status for batch in pool.map(view_many, range(threads)) for status in batch]
+    assert statuses == [200] * (threads * views_each)
+    assert redis_client.get("page_views") == str(threads * views_each)
+
+
+def test_readyz_is_ready_with_a_live_redis(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ready", "checks": {"redis": "ok"}}

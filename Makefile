@@ -27,7 +27,7 @@ run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis
 	$(BIN)/page-tracker serve
 
 test: lint typecheck $(VENV)/.dev  ## Lint, type-check, then every test layer with the coverage gate.
-	$(BIN)/python -m pytest --cov test
+	$(BIN)/python -m pytest test --cov
 
 lint: $(VENV)/.dev  ## Ruff (lint and format check) and bandit.
 	$(BIN)/ruff check src test bench

@@ -6,7 +6,12 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck unit integration e2e bench constraints clean
+IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
+COMPOSE ?= docker compose
+LAYERS := test/unit test/integration test/e2e
+
+.PHONY: help run test lint typecheck unit integration e2e bench constraints clean \
+	image compose-up compose-e2e container-ci
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -27,12 +32,14 @@ run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis
 	$(BIN)/page-tracker serve
 
 test: lint typecheck $(VENV)/.dev  ## Lint, type-check, then every test layer with the coverage gate.
-	$(BIN)/python -m pytest test --cov
+	$(BIN)/python -m pytest $(LAYERS) --cov
 
-lint: $(VENV)/.dev  ## Ruff (lint and format check) and bandit.
+lint: $(VENV)/.dev  ## Ruff (lint and format check), bandit, hadolint and actionlint.
 	$(BIN)/ruff check src test bench
 	$(BIN)/ruff format --check src test bench
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive src
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/actionlint
 
 typecheck: $(VENV)/.dev  ## mypy, strict, on src/.
 	$(BIN)/mypy
@@ -48,6 +55,18 @@ e2e: $(VENV)/.dev  ## End-to-end tests against a real `page-tracker serve`.
 
 bench: $(VENV)/.dev  ## Load page-tracker and the seed app; print req/s, latencies and ratios.
 	$(BIN)/python -m bench
+
+image:  ## Build the image, tagged with the commit SHA and latest.
+	docker build --tag page-tracker:$(IMAGE_TAG) --tag page-tracker:latest .
+
+compose-up:  ## Run the stack in the background, serving on 127.0.0.1:8000.
+	PAGE_TRACKER_TAG=$(IMAGE_TAG) $(COMPOSE) up --build --detach
+
+compose-e2e:  ## Run the e2e tests against the stack; exits with their result.
+	PAGE_TRACKER_TAG=$(IMAGE_TAG) $(COMPOSE) --profile testing up --build --exit-code-from test-service
+
+container-ci: $(VENV)/.dev  ## The container pipeline with no registry or running engine (root).
+	scripts/container-ci.sh
 
 constraints: $(VENV)/.dev  ## Re-pin every dependency from the dev venv into constraints.txt.
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt

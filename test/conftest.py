@@ -12,6 +12,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("page-tracker")
     group.addoption("--flask-url", help="run e2e tests against this running page-tracker")
     group.addoption("--redis-url", help="the Redis that deployment uses (for e2e checks)")
+    group.addoption("--compose", help="the compose command of the stack under test (container)")
+    group.addoption("--image", help="the image under test (container)")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from page_tracker.embedded import RedisServer
-from test.e2e.serving import serve
+from test.e2e.serving import serve, wait_until_ready
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,8 @@ def flask_url(pytestconfig: pytest.Config, e2e_redis_url: str) -> Iterator[str]:
     """Return the base URL under test: --flask-url, or a `page-tracker serve` started here."""
     given: str | None = pytestconfig.getoption("flask_url")
     if given:
+        # The deployment may still be starting (compose without healthchecks): wait for it.
+        wait_until_ready(given.rstrip("/"))
         yield given.rstrip("/")
         return
     server = serve([], {**os.environ, "REDIS_URL": e2e_redis_url})

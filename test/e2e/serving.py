@@ -59,6 +59,20 @@ class ServeProcess:
                 self.process.stdout.close()
 
 
+def wait_until_ready(url: str) -> None:
+    """Return once `url`/readyz answers 200; fail the tests after STARTUP_TIMEOUT."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        try:
+            if requests.get(f"{url}/readyz", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} did not become ready in {STARTUP_TIMEOUT:.0f} s")
+        time.sleep(0.5)
+
+
 def serve(args: list[str], env: Mapping[str, str]) -> ServeProcess:
     """Start `page-tracker serve` and return once it answers /healthz."""
     server = ServeProcess(args, env)

@@ -6,23 +6,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from page_tracker.config import load_config
-from page_tracker.extensions import REDIS
+from page_tracker.extensions import CLOCK, REDIS, SECRETS, system_clock
 from page_tracker.store.connection import connect
-from page_tracker.web import health, home
+from page_tracker.web import admin, badges, counters, docs, health, home
 from page_tracker.web.errors import register_error_handlers
+from page_tracker.web.ratelimit import init_rate_limit
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from defaults, the environment and `config`, in that order."""
     app = Flask(__name__)
     app.config.from_mapping(load_config(os.environ, config))
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     client = connect(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"])
     app.extensions[REDIS] = client
+    app.extensions[CLOCK] = system_clock
+    app.extensions[SECRETS] = {}
     # Close the pool's sockets when the app goes away, at the latest when the worker exits.
     weakref.finalize(app, client.close)
     register_error_handlers(app)
-    app.register_blueprint(home.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (home.bp, health.bp, counters.bp, badges.bp, admin.bp, docs.bp):
+        app.register_blueprint(blueprint)
+    init_rate_limit(app)
     return app

@@ -1,15 +1,23 @@
 """The `page-tracker` command."""
 
+import json
 import os
+import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import IO
 
 import click
 import platformdirs
+from redis import Redis
+from tqdm import tqdm
 
 from page_tracker import server
 from page_tracker.config import ConfigError, load_config
 from page_tracker.embedded import EmbeddedRedisError, RedisServer
+from page_tracker.extensions import system_clock
+from page_tracker.services import transfer
+from page_tracker.store.connection import connect
 
 DEFAULT_DATA_DIR = platformdirs.user_data_path("page-tracker")
 
@@ -52,3 +60,49 @@ def serve(host: str, port: int, workers: int, threads: int, data_dir: Path) -> N
             raise click.ClickException(str(error)) from error
         click.echo(f"page-tracker is serving on http://{host}:{port}/")
         server.run(host, port, workers, threads)
+
+
+def _redis() -> tuple[Redis, dict[str, object]]:
+    try:
+        config = load_config(os.environ)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    return connect(str(config["REDIS_URL"]), float(str(config["REDIS_TIMEOUT"])) * 10), config
+
+
+def _progress(total: int | None, unit: str) -> tqdm:  # type: ignore[type-arg]
+    # Rows done, rate and time left, on a terminal only: a pipe gets clean output.
+    return tqdm(total=total, unit=unit, disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+@main.command("export")
+@click.option("--output", "-o", type=click.File("w"), default="-", help="Default: stdout.")
+def export_command(output: IO[str]) -> None:
+    """Write every counter with its history to JSON Lines (REDIS_URL names the Redis)."""
+    redis, config = _redis()
+    with redis, _progress(transfer.count(redis), "counters") as progress:
+        for record in transfer.export_records(
+            redis, int(str(config["HISTORY_DAYS"])), system_clock()
+        ):
+            output.write(json.dumps(record, separators=(",", ":")) + "\n")
+            progress.update()
+
+
+@main.command("import")
+@click.argument("source", type=click.File("r"), default="-")
+@click.option("--replace", is_flag=True, help="Overwrite counters that already exist.")
+def import_command(source: IO[str], *, replace: bool) -> None:
+    """Read JSON Lines written by `page-tracker export` into the Redis REDIS_URL names."""
+    redis, _ = _redis()
+    lines = [line for line in source if line.strip()]
+    imported = skipped = 0
+    with redis, _progress(len(lines), "counters") as progress:
+        for number, line in enumerate(lines, start=1):
+            try:
+                summary = transfer.import_records(redis, [json.loads(line)], replace=replace)
+            except (ValueError, KeyError, TypeError) as error:
+                raise click.ClickException(f"line {number}: {error}") from error
+            imported += summary["imported"]
+            skipped += summary["skipped"]
+            progress.update()
+    click.echo(f"imported {imported} counters, skipped {skipped} that already existed", err=True)

@@ -9,6 +9,18 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": "redis://localhost:6379",
     "REDIS_TIMEOUT": 0.5,
     "RETRY_AFTER": 5,
+    # Counters idle this long expire with their history and admin key.
+    "RETENTION_DAYS": 365,
+    # Per-day hits and unique visitors are kept this long (at most the retention).
+    "HISTORY_DAYS": 365,
+    # Hits and creations per client IP, in the notation of the `limits` library; "" for none.
+    "RATE_LIMIT": "600/minute",
+    # Where the rate limiter counts; by default the same Redis (see app.py).
+    "RATE_LIMIT_STORAGE": "",
+    # The token for server-wide admin calls (POST /import); "" turns them off.
+    "ADMIN_TOKEN": "",
+    # How many reverse proxies in front set X-Forwarded-For (0: use the peer address).
+    "PROXY_COUNT": 0,
 }
 ENV_NAMES = {key: key if key == "REDIS_URL" else f"PAGE_TRACKER_{key}" for key in DEFAULTS}
 
@@ -30,8 +42,15 @@ def load_config(
 
 
 def _validated(config: dict[str, Any]) -> dict[str, Any]:
-    config["REDIS_TIMEOUT"] = _positive("REDIS_TIMEOUT", config["REDIS_TIMEOUT"], float)
-    config["RETRY_AFTER"] = _positive("RETRY_AFTER", config["RETRY_AFTER"], int)
+    config["REDIS_TIMEOUT"] = _number("REDIS_TIMEOUT", config["REDIS_TIMEOUT"], float, 0)
+    for key in ("RETRY_AFTER", "RETENTION_DAYS", "HISTORY_DAYS"):
+        config[key] = int(_number(key, config[key], int, 0))
+    config["PROXY_COUNT"] = int(_number("PROXY_COUNT", config["PROXY_COUNT"], int, -1))
+    if config["HISTORY_DAYS"] > config["RETENTION_DAYS"]:
+        raise ConfigError(
+            f"{ENV_NAMES['HISTORY_DAYS']} must not exceed {ENV_NAMES['RETENTION_DAYS']}: "
+            "history would outlive its counter"
+        )
     if not str(config["REDIS_URL"]).startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(
             f"{ENV_NAMES['REDIS_URL']} must start with redis://, rediss:// or unix://, "
@@ -40,11 +59,12 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def _positive(key: str, value: object, kind: Callable[[Any], float]) -> float:
+def _number(key: str, value: object, kind: Callable[[Any], float], above: int) -> float:
     try:
         number = kind(value)
     except (TypeError, ValueError):
-        number = 0
-    if number <= 0:
-        raise ConfigError(f"{ENV_NAMES[key]} must be a positive number, got {value!r}")
+        number = above
+    if number <= above:
+        wanted = "a positive number" if above == 0 else f"a number above {above}"
+        raise ConfigError(f"{ENV_NAMES[key]} must be {wanted}, got {value!r}")
     return number

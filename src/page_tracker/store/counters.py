@@ -1,0 +1,161 @@
+"""Counters in Redis: reads and writes by key, each write one round trip."""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from redis import Redis
+
+from page_tracker.store import keys, scripts
+
+DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class CounterRecord:
+    """A counter as stored."""
+
+    value: int
+    created: int
+    updated: int
+    admin_hash: str
+    expires_in: int
+
+
+def hit(
+    redis: Redis, namespace: str, key: str, now: datetime, visitor: str, lifetimes: tuple[int, int]
+) -> int:
+    """Count one hit by `visitor` at `now` (UTC); return the new value."""
+    retention_s, history_s = lifetimes
+    day = now.date()
+    value = scripts.run(
+        redis,
+        "hit",
+        [
+            keys.counter(namespace, key),
+            keys.hours(namespace, key, day),
+            keys.day_uniques(namespace, key, day),
+            keys.all_uniques(namespace, key),
+            keys.namespace_totals(namespace),
+        ],
+        [int(now.timestamp()), now.hour, visitor, retention_s, history_s],
+    )
+    return int(value)
+
+
+def create(
+    redis: Redis, namespace: str, key: str, value: int, now: datetime, admin_hash: str,
+    retention_s: int,
+) -> bool:  # fmt: skip
+    """Create a counter; return False if it already exists."""
+    created = scripts.run(
+        redis,
+        "create",
+        [keys.counter(namespace, key)],
+        [value, int(now.timestamp()), admin_hash, retention_s],
+    )
+    return bool(created)
+
+
+def read(redis: Redis, namespace: str, key: str) -> CounterRecord | None:
+    """Return the counter, or None if there is none."""
+    name = keys.counter(namespace, key)
+    pipe = redis.pipeline(transaction=False)
+    pipe.hgetall(name)
+    pipe.ttl(name)
+    fields, ttl = pipe.execute()
+    if not fields:
+        return None
+    return CounterRecord(
+        value=int(fields["value"]),
+        created=int(fields["created"]),
+        updated=int(fields.get("updated", fields["created"])),
+        admin_hash=fields.get("admin", ""),
+        expires_in=max(int(ttl), 0),
+    )
+
+
+class CounterChangedError(Exception):
+    """The counter's admin key changed between the check and the write."""
+
+
+def change(
+    redis: Redis, namespace: str, key: str, expected_admin_hash: str, operation: str,
+    operand: int, now: datetime, retention_s: int, owned_days: Sequence[date] = (),
+) -> tuple[int, int]:  # fmt: skip
+    """Apply set, add or delete if the admin hash is unchanged; return (old, new) values."""
+    owned = [
+        name
+        for day in owned_days
+        for name in (keys.hours(namespace, key, day), keys.day_uniques(namespace, key, day))
+    ]
+    if operation == "delete":
+        owned.append(keys.all_uniques(namespace, key))
+    try:
+        old, new = scripts.run(
+            redis,
+            "admin",
+            [keys.counter(namespace, key), *owned],
+            [expected_admin_hash, operation, operand, int(now.timestamp()), retention_s],
+        )
+    except Exception as error:
+        if str(error).startswith("CHANGED"):
+            raise CounterChangedError from error
+        raise
+    return int(old), int(new)
+
+
+def day_figures(
+    redis: Redis, namespace: str, key: str, days: Sequence[date]
+) -> list[tuple[dict[int, int], int]]:
+    """Return, for each UTC day, its hits by hour and its unique visitors."""
+    pipe = redis.pipeline(transaction=False)
+    for day in days:
+        pipe.hgetall(keys.hours(namespace, key, day))
+        pipe.pfcount(keys.day_uniques(namespace, key, day))
+    replies = pipe.execute()
+    return [
+        ({int(hour): int(count) for hour, count in hours.items()}, int(uniques))
+        for hours, uniques in zip(replies[::2], replies[1::2], strict=True)
+    ]
+
+
+def all_time_uniques(redis: Redis, namespace: str, key: str) -> int:
+    """Return the counter's distinct visitors since it was created."""
+    return int(redis.pfcount(keys.all_uniques(namespace, key)))
+
+
+def visitor_secret(redis: Redis, day: date, candidate: str) -> str:
+    """Return the day's secret, storing `candidate` if the day has none yet (TTL 2 days)."""
+    name = keys.visitor_secret(day)
+    pipe = redis.pipeline(transaction=False)
+    pipe.set(name, candidate, nx=True, ex=2 * DAY_S)
+    pipe.get(name)
+    _, secret = pipe.execute()
+    return str(secret)
+
+
+def counter_names(redis: Redis) -> Iterator[tuple[str, str]]:
+    """Yield (namespace, key) of every counter."""
+    for name in redis.scan_iter(match=keys.COUNTER_PATTERN, count=1000):
+        yield keys.parse_counter(name)
+
+
+def namespace_hits(redis: Redis, namespaces: Sequence[str]) -> int:
+    """Return the hits counted in `namespaces`, added up."""
+    pipe = redis.pipeline(transaction=False)
+    for namespace in namespaces:
+        pipe.hget(keys.namespace_totals(namespace), "hits")
+    return sum(int(hits or 0) for hits in pipe.execute())
+
+
+def history_days(today: date, count: int) -> list[date]:
+    """Return the `count` UTC days up to and including `today`, oldest first."""
+    return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
+
+
+def union_count(redis: Redis, namespace: str, key: str, days: Sequence[date]) -> int:
+    """Return the distinct visitors over `days` together (PFCOUNT of their union)."""
+    if not days:
+        return 0
+    return int(redis.pfcount(*(keys.day_uniques(namespace, key, day) for day in days)))

@@ -1,0 +1,24 @@
+"""Lua scripts, read once from their .lua files and run with EVALSHA."""
+
+import hashlib
+from collections.abc import Sequence
+from importlib.resources import files
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import NoScriptError
+
+SOURCES = {
+    name: (files(__name__) / f"{name}.lua").read_text(encoding="utf-8")
+    for name in ("hit", "create", "admin")
+}
+SHAS = {name: hashlib.sha1(source.encode()).hexdigest() for name, source in SOURCES.items()}  # noqa: S324 - Redis names scripts by SHA-1
+
+
+def run(redis: Redis, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """Run script `name` by its SHA; load it first if this Redis has not seen it yet."""
+    try:
+        return redis.evalsha(SHAS[name], len(keys), *keys, *args)
+    except NoScriptError:
+        redis.script_load(SOURCES[name])
+        return redis.evalsha(SHAS[name], len(keys), *keys, *args)

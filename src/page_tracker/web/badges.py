@@ -1,0 +1,55 @@
+"""Counter badges as SVG that image proxies must fetch anew every time."""
+
+from flask import Blueprint, Response, request
+
+from page_tracker.badge import STYLES, Badge, BadgeError, color
+from page_tracker.extensions import now, redis_client
+from page_tracker.services import counters
+from page_tracker.web import names
+from page_tracker.web.counters import policy, visitor
+
+bp = Blueprint("badges", __name__)
+
+NO_CACHE = "no-cache, no-store, must-revalidate, max-age=0"
+SHOW = ("total", "today", "unique")
+MAX_LABEL = 64
+
+
+def _option(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        names.bad_request(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _design() -> tuple[str, str, str, str]:
+    label = request.args.get("label", "views")
+    if not label or len(label) > MAX_LABEL or not label.isprintable():
+        names.bad_request(f"label must be 1 to {MAX_LABEL} printable characters")
+    try:
+        fill = color(request.args.get("color", "blue"), "color")
+        label_fill = color(request.args.get("labelColor", "grey"), "labelColor")
+    except BadgeError as error:
+        names.bad_request(str(error))
+    return label, fill, label_fill, _option("style", "flat", STYLES)
+
+
+@bp.get("/badge/<namespace>/<key>.svg")
+@bp.get("/badge/<key>.svg", defaults={"namespace": names.DEFAULT_NAMESPACE})
+def badge(namespace: str, key: str) -> Response:
+    """Draw a counter's figure; count a hit first unless `?count=false`."""
+    namespace, key = names.name(namespace, "namespace"), names.name(key, "key")
+    # Every option is checked before anything is counted.
+    label, fill, label_fill, style = _design()
+    show = _option("show", "total", SHOW)
+    count = _option("count", "true", ("true", "false")) == "true"
+    base = names.integer(request.args.get("base"), "base", required=False)
+    redis, moment = redis_client(), now()
+    counted = counters.hit(redis, policy(), namespace, key, moment, visitor()) if count else None
+    if show == "total" and counted is not None:
+        figure = counted
+    else:
+        figure = counters.figure(redis, namespace, key, show, moment)
+    message = str(figure + base if show == "total" else figure)
+    svg = Badge(label, message, fill, label_fill, style).svg()
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})

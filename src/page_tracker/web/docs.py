@@ -1,0 +1,177 @@
+"""The OpenAPI 3.1 document of every endpoint and every status it answers."""
+
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("docs", __name__)
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_VALUE = {"type": "integer", "format": "int64"}
+_NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,64}$"}
+
+
+def _json(description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": sorted(properties)}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): _ERROR for code in codes}
+
+
+def _params(*names: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "path", "required": True, "schema": _NAME} for name in names]
+
+
+def _query(name: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
+_CALLBACK = _query("callback", {"type": "string", "pattern": "^[A-Za-z_$][A-Za-z0-9_$]{0,63}$"})
+_TOKEN = _query("token", {"type": "string"})
+
+
+def _counter_operations() -> dict[str, dict[str, Any]]:
+    """Return the operations of /verb/{namespace}/{key}, keyed by verb."""
+    value = _json("The counter's value", {"value": _VALUE})
+    old_new = _json("The value before and after", {"old_value": _VALUE, "value": _VALUE})
+    admin = [_TOKEN]
+    return {
+        "hit": {
+            "get": {"summary": "Count a hit", "parameters": [_CALLBACK],
+                    "responses": {"200": value, **_errors(400, 429, 503)}},
+            "post": {"summary": "Count a hit", "parameters": [_CALLBACK],
+                     "responses": {"200": value, **_errors(400, 429, 503)}},
+        },
+        "get": {"get": {"summary": "Read a counter", "parameters": [_CALLBACK],
+                        "responses": {"200": value, **_errors(400, 404, 503)}}},
+        "create": {"get": {
+            "summary": "Create a counter", "parameters": [_query("value", _VALUE), _CALLBACK],
+            "responses": {"201": {"$ref": "#/components/responses/Created"},
+                          **_errors(400, 409, 429, 503)}}},
+        "info": {"get": {"summary": "Describe a counter", "parameters": [_CALLBACK],
+                         "responses": {"200": {"$ref": "#/components/responses/Info"},
+                                       **_errors(400, 404, 503)}}},
+        "set": {"post": {"summary": "Set the value (admin)",
+                         "parameters": [_query("value", _VALUE, required=True), *admin],
+                         "responses": {"200": old_new, **_errors(400, 401, 403, 404, 503)}}},
+        "update": {"post": {"summary": "Add a non-zero amount (admin)",
+                            "parameters": [_query("amount", _VALUE, required=True), *admin],
+                            "responses": {"200": value, **_errors(400, 401, 403, 404, 503)}}},
+        "reset": {"post": {"summary": "Set the value to 0 (admin)", "parameters": admin,
+                           "responses": {"200": old_new, **_errors(400, 401, 403, 404, 503)}}},
+        "delete": {"post": {
+            "summary": "Delete the counter and its history (admin)", "parameters": admin,
+            "responses": {"200": _json("Deleted", {"deleted": {"type": "boolean"},
+                                                   "old_value": _VALUE}),
+                          **_errors(400, 401, 403, 404, 503)}}},
+        "history": {"get": {
+            "summary": "Hits and unique visitors per day",
+            "parameters": [_query("days", {"type": "integer", "minimum": 1}),
+                           _query("tz", {"type": "string", "examples": ["Europe/Paris"]}),
+                           _CALLBACK],
+            "responses": {"200": {"$ref": "#/components/responses/History"},
+                          **_errors(400, 404, 503)}}},
+    }  # fmt: skip
+
+
+def _with_params(operations: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        method: {**operation, "parameters": [*params, *operation.get("parameters", [])]}
+        for method, operation in operations.items()
+    }
+
+
+@cache
+def document() -> dict[str, Any]:
+    """Return the OpenAPI document (built once)."""
+    paths: dict[str, Any] = {}
+    for verb, operations in _counter_operations().items():
+        paths[f"/{verb}/{{namespace}}/{{key}}"] = _with_params(
+            operations, _params("namespace", "key")
+        )
+        paths[f"/{verb}/{{key}}"] = _with_params(operations, _params("key"))
+    badge_params = [
+        _query("count", {"enum": ["true", "false"]}),
+        _query("style", {"enum": ["flat", "flat-square", "plastic", "for-the-badge"]}),
+        _query("label", {"type": "string", "maxLength": 64}),
+        _query("color", {"type": "string"}),
+        _query("labelColor", {"type": "string"}),
+        _query("base", _VALUE),
+        _query("show", {"enum": ["total", "today", "unique"]}),
+    ]
+    badge = {"get": {
+        "summary": "An SVG badge; counts a hit unless count=false", "parameters": badge_params,
+        "responses": {"200": {"description": "The badge",
+                              "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                      **_errors(400, 429, 503)}}}  # fmt: skip
+    paths["/badge/{namespace}/{key}.svg"] = _with_params(badge, _params("namespace", "key"))
+    paths["/badge/{key}.svg"] = _with_params(badge, _params("key"))
+    created = {"$ref": "#/components/responses/Created"}
+    paths["/create"] = {"post": {
+        "summary": "Create a counter from JSON, form or query fields; missing names are random",
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"namespace": _NAME, "key": _NAME, "value": _VALUE}}}}},
+        "responses": {"201": created, **_errors(400, 409, 429, 503)}}}  # fmt: skip
+    paths["/stats"] = {"get": {"summary": "Server-wide figures", "responses": {
+        "200": _json("Figures", {"counters": _VALUE, "namespaces": _VALUE, "hits": _VALUE}),
+        **_errors(503)}}}  # fmt: skip
+    paths["/import"] = {"post": {
+        "summary": "Import JSON Lines from `page-tracker export`, or CSV rows namespace,key,value",
+        "security": [{"adminToken": []}],
+        "parameters": [_query("replace", {"enum": ["true", "false"]})],
+        "requestBody": {"required": True, "content": {
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}}}},
+        "responses": {"200": _json("Summary", {"imported": _VALUE, "skipped": _VALUE}),
+                      **_errors(400, 401, 403, 413, 503)}}}  # fmt: skip
+    paths["/"] = {"get": {"summary": "The seed page: counts its own views", "responses": {
+        "200": {"description": "This page has been seen N times.",
+                "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "500": {"description": "Redis failed", "content": {"text/plain": {}}},
+        "503": {"description": "Redis is unavailable", "content": {"text/plain": {}}},
+    }}}  # fmt: skip
+    status = _json("Status", {"status": {"type": "string"}})
+    paths["/healthz"] = {"get": {"summary": "Liveness", "responses": {"200": status}}}
+    paths["/readyz"] = {"get": {"summary": "Readiness: Redis answers PING",
+                                "responses": {"200": status, "503": status}}}  # fmt: skip
+    paths["/openapi.json"] = {
+        "get": {
+            "summary": "This document",
+            "responses": {
+                "200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "page-tracker", "version": "1"},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "responses": {
+                "Error": _json("What was wrong", {"error": {"type": "string"},
+                                                  "message": {"type": "string"}}),
+                "Created": _json("The new counter; the admin key is shown only this once", {
+                    "namespace": _NAME, "key": _NAME, "value": _VALUE,
+                    "admin_key": {"type": "string"}}),
+                "Info": _json("The counter's metadata", {
+                    "namespace": _NAME, "key": _NAME, "value": _VALUE,
+                    "created": {"type": "string", "format": "date-time"},
+                    "updated": {"type": "string", "format": "date-time"},
+                    "expires_in": {"type": "integer"}, "has_admin_key": {"type": "boolean"},
+                    "unique_visitors": {"type": "integer"}}),
+                "History": _json("Per-day figures", {
+                    "namespace": _NAME, "key": _NAME, "tz": {"type": "string"},
+                    "days": {"type": "array", "items": {"type": "object"}}}),
+            },
+        },
+    }  # fmt: skip
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """Serve the OpenAPI document."""
+    return jsonify(document())

@@ -1,0 +1,48 @@
+"""Validation of what a request names or sends: counter names, integers, callbacks."""
+
+import re
+from typing import NoReturn
+
+from flask import abort
+
+from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME
+from page_tracker.web.errors import json_error
+
+CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
+DEFAULT_NAMESPACE = "default"
+
+
+def bad_request(message: str) -> NoReturn:
+    """Stop the request with a 400 whose JSON body says `message`."""
+    abort(json_error(400, "Bad Request", message))
+
+
+def name(value: str, what: str) -> str:
+    """Return `value` if it is a valid namespace or key name, else stop with a 400."""
+    if not NAME.fullmatch(value):
+        bad_request(f"{what} must be 3 to 64 characters of A-Z, a-z, 0-9, '_', '.' or '-'")
+    return value
+
+
+def integer(raw: str | None, what: str, *, required: bool = True, nonzero: bool = False) -> int:
+    """Return `raw` as a signed 64-bit integer, else stop with a 400 that says why."""
+    if raw is None or raw == "":
+        if required:
+            bad_request(f"{what} is required: a signed 64-bit integer")
+        return 0
+    try:
+        number = int(raw.strip(), 10)
+    except ValueError:
+        number = None
+    if number is None or not INT64_MIN <= number <= INT64_MAX:
+        bad_request(f"{what} must be an integer from {INT64_MIN} to {INT64_MAX}, got {raw!r}")
+    if nonzero and number == 0:
+        bad_request(f"{what} must not be 0")
+    return number
+
+
+def callback(value: str) -> str:
+    """Return a JSONP callback name if it is a plain JS identifier, else stop with a 400."""
+    if not CALLBACK.fullmatch(value):
+        bad_request("callback must be a plain JavaScript identifier: [A-Za-z_$][A-Za-z0-9_$]*")
+    return value

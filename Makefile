@@ -35,8 +35,8 @@ test: lint typecheck $(VENV)/.dev  ## Lint, type-check, then every test layer wi
 	$(BIN)/python -m pytest $(LAYERS) --cov
 
 lint: $(VENV)/.dev  ## Ruff (lint and format check), bandit, hadolint and actionlint.
-	$(BIN)/ruff check src test bench
-	$(BIN)/ruff format --check src test bench
+	$(BIN)/ruff check src test bench scripts
+	$(BIN)/ruff format --check src test bench scripts
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive src
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/actionlint

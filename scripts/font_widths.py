@@ -1,7 +1,8 @@
 """Write src/page_tracker/badge_widths.json: advance widths of DejaVu Sans, regular and bold.
 
 Run with fontTools installed and Debian's fonts-dejavu-core:
-    python scripts/font_widths.py /usr/share/fonts/truetype/dejavu > src/page_tracker/badge_widths.json
+    python scripts/font_widths.py /usr/share/fonts/truetype/dejavu \
+        > src/page_tracker/badge_widths.json
 """
 
 import json

@@ -30,6 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Close the pool's sockets when the app goes away, at the latest when the worker exits.
     weakref.finalize(app, client.close)
     register_error_handlers(app)
+    # /get/default/x and /get/x name the same counter; answer both rather than redirect.
+    app.url_map.redirect_defaults = False
     for blueprint in (home.bp, health.bp, counters.bp, badges.bp, admin.bp, docs.bp):
         app.register_blueprint(blueprint)
     init_rate_limit(app)

@@ -125,7 +125,7 @@ def _create(namespace: str, key: str, raw_value: str | None) -> tuple[Response, 
     return body, 201
 
 
-@bp.post("/create")
+@bp.route("/create", methods=["GET", "POST"])
 def create() -> tuple[Response, int]:
     """Create a counter from JSON, form or query fields; missing names are made up."""
     sent: dict[str, Any] = dict(request.args)
@@ -195,7 +195,7 @@ def delete(namespace: str, key: str) -> Response:
 def history(namespace: str, key: str) -> Response:
     """Return hits and unique visitors per day, in `?tz=` (UTC by default)."""
     redis, namespace, key = checked(namespace, key)
-    days = names.integer(request.args.get("days"), "days", required=False) or DEFAULT_HISTORY_DAYS
+    days = names.integer(request.args.get("days", str(DEFAULT_HISTORY_DAYS)), "days")
     limit = min(current_app.config["HISTORY_DAYS"], MAX_HISTORY_DAYS)
     if not 1 <= days <= limit:
         names.bad_request(f"days must be from 1 to {limit}")

@@ -110,7 +110,12 @@ def document() -> dict[str, Any]:
     paths["/badge/{namespace}/{key}.svg"] = _with_params(badge, _params("namespace", "key"))
     paths["/badge/{key}.svg"] = _with_params(badge, _params("key"))
     created = {"$ref": "#/components/responses/Created"}
-    paths["/create"] = {"post": {
+    query_create = {
+        "summary": "Create a counter from query fields (CountAPI's form)",
+        "parameters": [_query("namespace", _NAME), _query("key", _NAME), _query("value", _VALUE)],
+        "responses": {"201": created, **_errors(400, 409, 429, 503)},
+    }
+    paths["/create"] = {"get": query_create, "post": {
         "summary": "Create a counter from JSON, form or query fields; missing names are random",
         "requestBody": {"required": False, "content": {"application/json": {"schema": {
             "type": "object", "properties": {"namespace": _NAME, "key": _NAME, "value": _VALUE}}}}},

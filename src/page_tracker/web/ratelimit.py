@@ -41,6 +41,6 @@ def init_rate_limit(app: Flask) -> None:
         key_prefix="pt:ratelimit",
     )
     # One budget per IP shared by every endpoint that writes.
-    shared = limiter.limit(rate, scope="writes")
+    shared = limiter.shared_limit(rate, scope="writes")
     for endpoint in LIMITED:
         app.view_functions[endpoint] = cast(Any, shared(app.view_functions[endpoint]))

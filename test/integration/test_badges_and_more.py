@@ -1,0 +1,223 @@
+"""Badges, import and export, the rate limit, the OpenAPI contract and a CountAPI client."""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from page_tracker.app import create_app
+from page_tracker.badge import text_width
+from page_tracker.cli import main
+from page_tracker.embedded import RedisServer
+from page_tracker.extensions import REDIS
+from page_tracker.web.docs import document
+
+
+@pytest.fixture
+def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken"})
+    yield app
+    app.extensions[REDIS].close()
+
+
+ADMIN = {"Authorization": "Bearer t0ken"}
+
+
+@pytest.mark.parametrize("style", ["flat", "flat-square", "plastic", "for-the-badge"])
+def test_badge_counts_and_draws_an_uncacheable_svg(client: FlaskClient, style: str) -> None:
+    response = client.get(f"/badge/site.one/home.svg?style={style}&label=readers")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.headers["Cache-Control"] == "no-cache, no-store, must-revalidate, max-age=0"
+    svg = ET.fromstring(response.data)  # noqa: S314 - our own output
+    assert svg.get("aria-label", "").lower() == "readers: 1"
+    assert client.get("/get/site.one/home").json == {"value": 1}
+
+
+def test_badge_width_follows_the_font_metrics(client: FlaskClient) -> None:
+    narrow = ET.fromstring(client.get("/badge/site.one/aa1.svg?label=iii").data)  # noqa: S314
+    wide = ET.fromstring(client.get("/badge/site.one/aa2.svg?label=WWW").data)  # noqa: S314
+    difference = float(wide.get("width", 0)) - float(narrow.get("width", 0))
+    assert difference == pytest.approx(text_width("WWW") - text_width("iii"), abs=1)
+
+
+def test_badge_count_false_only_reads_and_base_offsets(client: FlaskClient) -> None:
+    client.get("/hit/site.one/home")
+    svg = client.get("/badge/site.one/home.svg?count=false&base=1000").text
+    assert "views: 1001" in svg
+    assert client.get("/get/site.one/home").json == {"value": 1}
+
+
+def test_badge_shows_today_or_unique_visitors(client: FlaskClient) -> None:
+    for address in ("192.0.2.1", "192.0.2.1", "192.0.2.2"):
+        client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": address})
+    assert "views: 2" in client.get("/badge/site.one/home.svg?count=false&show=unique").text
+    assert "views: 3" in client.get("/badge/site.one/home.svg?count=false&show=today").text
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["color=notacolour", "labelColor=12345", "style=round", "show=all", "count=maybe",
+     "base=x", "label=" + "x" * 65],
+)  # fmt: skip
+def test_bad_badge_options_are_400_before_anything_is_counted(
+    client: FlaskClient, query: str
+) -> None:
+    assert client.get(f"/badge/site.one/home.svg?{query}").status_code == 400
+    assert client.get("/get/site.one/home").status_code == 404
+
+
+def stored(client: redis.Redis) -> dict[str, object]:
+    """Return every counter key's content (hashes as dicts, HyperLogLogs as bytes)."""
+    raw = redis.Redis(connection_pool=client.connection_pool)
+    contents: dict[str, object] = {}
+    for name in client.keys("pt:{*"):
+        if client.type(name) == "hash":
+            contents[name] = client.hgetall(name)
+        else:
+            contents[name] = raw.execute_command("GET", name, NEVER_DECODE=[])
+    return contents
+
+
+def test_export_then_import_into_an_empty_redis_gives_identical_data(
+    client: FlaskClient, redis_client: redis.Redis, redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    client.get("/create/site.one/admin-page?value=40")
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        client.get("/hit/site.one/admin-page", environ_base={"REMOTE_ADDR": address})
+        client.get("/hit/site.two/plain", environ_base={"REMOTE_ADDR": address})
+    before = stored(redis_client)
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    exported = tmp_path / "counters.jsonl"
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", "--output", str(exported)]).exit_code == 0
+    assert len(exported.read_text().splitlines()) == 2
+    redis_client.flushall()
+    result = runner.invoke(main, ["import", str(exported)])
+    assert result.exit_code == 0, result.output
+    # Everything but the namespace totals, which count hits as they happen, not counters.
+    assert stored(redis_client) == {k: v for k, v in before.items() if ":totals" not in k}
+    assert runner.invoke(main, ["import", str(exported)]).output.startswith("imported 0")
+
+
+def test_post_import_takes_csv_rows_from_a_dead_service(client: FlaskClient) -> None:
+    rows = "namespace,key,value\nold.site,page-one,1234\nold.site,page-two,7\n"
+    response = client.post("/import", data=rows, content_type="text/csv", headers=ADMIN)
+    assert response.json == {"imported": 2, "skipped": 0}
+    assert client.get("/hit/old.site/page-one").json == {"value": 1235}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({}, "a,b,c\n", 401),
+        ({"Authorization": "Bearer wrong"}, "a,b,c\n", 401),
+        (ADMIN, "old.site,page-one,many\n", 400),
+        (ADMIN, "old.site,page-one\n", 400),
+    ],
+)
+def test_post_import_refuses_bad_tokens_and_rows(
+    client: FlaskClient, headers: dict[str, str], body: str, status: int
+) -> None:
+    response = client.post("/import", data=body, content_type="text/csv", headers=headers)
+    assert response.status_code == status
+
+
+def test_post_import_is_off_without_an_admin_token(redis_server: RedisServer) -> None:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
+    response = app.test_client().post("/import", data="a,b,c", content_type="text/csv")
+    assert response.status_code == 403
+    app.extensions[REDIS].close()
+
+
+def test_rate_limit_sends_headers_then_429_with_retry_after(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "3/minute"})
+    client = app.test_client()
+    first = client.get("/hit/site.one/home")
+    assert first.headers["RateLimit-Limit"] == "3"
+    assert first.headers["RateLimit-Remaining"] == "2"
+    client.get("/create/site.one/other")  # hits and creations share one budget
+    client.get("/badge/site.one/home.svg")
+    refused = client.get("/hit/site.one/home")
+    assert refused.status_code == 429
+    assert refused.is_json
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert client.get("/get/site.one/home").json == {"value": 2}  # reads are not limited
+    assert redis_client.keys("*pt:ratelimit*")  # counted in the shared Redis
+    app.extensions[REDIS].close()
+
+
+def _operation(path: str, method: str) -> dict[str, object]:
+    paths: dict[str, dict[str, dict[str, object]]] = document()["paths"]
+    for documented, operations in paths.items():
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+?", re.escape(documented))
+        if re.fullmatch(pattern, path) and method in operations:
+            return operations[method]
+    raise AssertionError(f"{method.upper()} {path} is not documented")
+
+
+def test_every_route_is_documented_and_every_documented_path_is_routed(app: Flask) -> None:
+    routed = {
+        (re.sub(r"<(\w+)>", r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    documented = {
+        (path, method) for path, operations in document()["paths"].items() for method in operations
+    }
+    assert routed == documented
+
+
+CALLS = [
+    ("get", "/hit/site.one/home", {}), ("get", "/hit/ab", {}), ("get", "/get/site.one/none", {}),
+    ("get", "/get/site.one/home", {}), ("get", "/create/site.one/made", {}),
+    ("get", "/create/site.one/made", {}), ("get", "/info/site.one/home", {}),
+    ("get", "/info/site.one/none", {}), ("post", "/set/site.one/home?value=1", {}),
+    ("post", "/set/site.one/made?value=1", {"Authorization": "Bearer wrong"}),
+    ("post", "/update/site.one/made?amount=0", {}), ("post", "/reset/site.one/none", {}),
+    ("get", "/history/site.one/home", {}), ("get", "/history/site.one/home?days=0", {}),
+    ("get", "/stats", {}), ("get", "/badge/site.one/home.svg", {}),
+    ("get", "/badge/site.one/home.svg?color=x", {}), ("post", "/create", {}),
+    ("post", "/import", ADMIN), ("get", "/openapi.json", {}), ("get", "/readyz", {}),
+]  # fmt: skip
+
+
+def test_every_status_the_api_answers_is_documented(client: FlaskClient) -> None:
+    seen = set()
+    for method, path, headers in CALLS:
+        response = getattr(client, method)(path, headers=headers)
+        operation = _operation(path.split("?")[0], method)
+        assert str(response.status_code) in operation["responses"], (method, path)  # type: ignore[operator]
+        seen.add(response.status_code)
+    assert {200, 201, 400, 401, 403, 404, 409} <= seen
+
+
+def test_a_countapi_client_works_unchanged(client: FlaskClient) -> None:
+    # The calls and JSON shapes of a CountAPI/Abacus client, in the order such a client makes.
+    made = client.get("/create?namespace=my.blog&key=visits&value=10").json
+    assert made is not None
+    assert set(made) == {"namespace", "key", "value", "admin_key"}
+    assert client.get("/hit/my.blog/visits").json == {"value": 11}
+    assert client.get("/get/my.blog/visits").json == {"value": 11}
+    assert client.get("/hit/my.blog/visits?callback=cb").text == '/**/cb({"value":12});'
+    token = made["admin_key"]
+    assert client.post(f"/set/my.blog/visits?value=500&token={token}").json == {
+        "old_value": 12, "value": 500,
+    }  # fmt: skip
+    assert client.post(f"/update/my.blog/visits?amount=5&token={token}").json == {"value": 505}
+    info = client.get("/info/my.blog/visits").json
+    assert info is not None
+    assert {"namespace", "key", "value", "created", "expires_in"} <= set(info)
+    assert json.loads(client.get("/stats").text)["counters"] == 1

@@ -1,0 +1,292 @@
+"""The counter API against a real Redis: every endpoint and every error code."""
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from redis.crc import key_slot
+
+from page_tracker.app import create_app
+from page_tracker.embedded import RedisServer
+from page_tracker.extensions import CLOCK, REDIS
+
+START = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(redis_server: RedisServer, redis_client: redis.Redis, clock: Clock) -> Iterator[Flask]:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken"})
+    app.extensions[CLOCK] = clock
+    yield app
+    app.extensions[REDIS].close()
+
+
+def created(client: FlaskClient, path: str = "/create/site.one/home?value=5") -> str:
+    response = client.get(path)
+    assert response.status_code == 201
+    return str(response.json["admin_key"])  # type: ignore[index]
+
+
+def bearer(admin_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {admin_key}"}
+
+
+def test_hit_creates_then_counts_with_get_and_post(client: FlaskClient) -> None:
+    assert client.get("/hit/site.one/home").json == {"value": 1}
+    assert client.post("/hit/site.one/home").json == {"value": 2}
+    assert client.get("/get/site.one/home").json == {"value": 2}
+
+
+def test_single_segment_paths_use_the_default_namespace(client: FlaskClient) -> None:
+    client.get("/hit/home-page")
+    assert client.get("/get/default/home-page").json == {"value": 1}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/hit/ab", "/hit/site.one/has space", "/get/" + "x" * 65, "/hit/bad!name/home"],
+)
+def test_bad_names_are_400_saying_what_is_allowed(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "3 to 64 characters" in response.json["message"]  # type: ignore[index]
+
+
+def test_reads_and_hits_allow_any_origin_but_admin_calls_do_not(client: FlaskClient) -> None:
+    admin_key = created(client)
+    assert client.get("/hit/site.one/home").headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/info/site.one/home").headers["Access-Control-Allow-Origin"] == "*"
+    admin = client.post("/reset/site.one/home", headers=bearer(admin_key))
+    assert "Access-Control-Allow-Origin" not in admin.headers
+
+
+def test_jsonp_wraps_the_json_in_the_callback(client: FlaskClient) -> None:
+    response = client.get("/hit/site.one/home?callback=show_count")
+    assert response.mimetype == "application/javascript"
+    assert response.text == '/**/show_count({"value":1});'
+
+
+def test_a_callback_that_is_not_an_identifier_is_400_and_counts_nothing(
+    client: FlaskClient,
+) -> None:
+    assert client.get("/hit/site.one/home?callback=alert(1)").status_code == 400
+    assert client.get("/get/site.one/home").status_code == 404
+
+
+def test_get_of_a_missing_counter_is_404(client: FlaskClient) -> None:
+    response = client.get("/get/site.one/none")
+    assert response.status_code == 404
+    assert response.json["error"] == "Not Found"  # type: ignore[index]
+
+
+def test_create_answers_201_with_an_admin_key_then_409(client: FlaskClient) -> None:
+    response = client.get("/create/site.one/home?value=41")
+    assert response.status_code == 201
+    body = response.json
+    assert body is not None
+    assert (body["namespace"], body["key"], body["value"]) == ("site.one", "home", 41)
+    assert len(body["admin_key"]) >= 32  # 24 random bytes, base64url: 192 bits
+    assert client.get("/create/site.one/home").status_code == 409
+    assert client.get("/hit/site.one/home").json == {"value": 42}
+
+
+@pytest.mark.parametrize("how", ["json", "form", "query"])
+def test_post_create_takes_json_form_or_query(client: FlaskClient, how: str) -> None:
+    fields = {"namespace": "site.one", "key": f"by-{how}", "value": "7"}
+    response = {
+        "json": lambda: client.post("/create", json=fields),
+        "form": lambda: client.post("/create", data=fields),
+        "query": lambda: client.post("/create", query_string=fields),
+    }[how]()
+    assert response.status_code == 201
+    assert client.get(f"/get/site.one/by-{how}").json == {"value": 7}
+
+
+def test_post_create_makes_up_missing_names(client: FlaskClient) -> None:
+    body = client.post("/create").json
+    assert body is not None
+    assert body["namespace"] == "default"
+    assert client.get(f"/get/default/{body['key']}").json == {"value": 0}
+
+
+def test_admin_key_is_stored_only_as_a_hash(client: FlaskClient, redis_client: redis.Redis) -> None:
+    admin_key = created(client)
+    stored = redis_client.hgetall("pt:{site.one}:c:home")
+    assert admin_key not in stored.values()
+    assert len(stored["admin"]) == 64
+
+
+@pytest.mark.parametrize("send", ["header", "query"])
+def test_set_with_the_admin_key(client: FlaskClient, send: str) -> None:
+    admin_key = created(client)
+    if send == "header":
+        response = client.post("/set/site.one/home?value=100", headers=bearer(admin_key))
+    else:
+        response = client.post(f"/set/site.one/home?value=100&token={admin_key}")
+    assert response.json == {"old_value": 5, "value": 100}
+
+
+def test_update_adds_a_signed_amount(client: FlaskClient) -> None:
+    admin_key = created(client)
+    assert client.post("/update/site.one/home?amount=-7", headers=bearer(admin_key)).json == {
+        "value": -2
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/update/site.one/home?amount=0", "must not be 0"),
+        ("/update/site.one/home?amount=1.5", "must be an integer"),
+        ("/update/site.one/home", "amount is required"),
+        ("/set/site.one/home?value=9223372036854775808", "must be an integer from"),
+        ("/set/site.one/home?value=ten", "must be an integer from"),
+    ],
+)
+def test_bad_numbers_are_400(client: FlaskClient, path: str, message: str) -> None:
+    admin_key = created(client)
+    response = client.post(path, headers=bearer(admin_key))
+    assert response.status_code == 400
+    assert message in response.json["message"]  # type: ignore[index]
+
+
+def test_overflow_is_400_and_changes_nothing(client: FlaskClient) -> None:
+    admin_key = created(client, "/create/site.one/home?value=9223372036854775807")
+    assert client.get("/hit/site.one/home").status_code == 400
+    response = client.post("/update/site.one/home?amount=1", headers=bearer(admin_key))
+    assert response.status_code == 400
+    assert client.get("/get/site.one/home").json == {"value": 9223372036854775807}
+
+
+def test_wrong_or_missing_admin_key_is_401(client: FlaskClient) -> None:
+    created(client)
+    wrong = client.post("/reset/site.one/home", headers=bearer("not-the-key"))
+    assert wrong.status_code == 401
+    assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.post("/reset/site.one/home").status_code == 401
+    assert client.get("/get/site.one/home").json == {"value": 5}
+
+
+def test_counter_created_by_a_hit_has_no_admin_key_so_admin_calls_are_403(
+    client: FlaskClient,
+) -> None:
+    client.get("/hit/site.one/home")
+    for path in ("/set/site.one/home?value=3", "/reset/site.one/home", "/delete/site.one/home"):
+        assert client.post(path, headers=bearer("anything")).status_code == 403
+
+
+def test_admin_calls_on_a_missing_counter_are_404(client: FlaskClient) -> None:
+    assert client.post("/reset/site.one/none", headers=bearer("k")).status_code == 404
+
+
+def test_reset_keeps_history_and_delete_removes_everything(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    admin_key = created(client)
+    client.get("/hit/site.one/home")
+    reset = client.post("/reset/site.one/home", headers=bearer(admin_key))
+    assert reset.json == {"old_value": 6, "value": 0}
+    assert client.get("/history/site.one/home?days=1").json["days"][0]["hits"] == 1  # type: ignore[index]
+    deleted = client.post("/delete/site.one/home", headers=bearer(admin_key))
+    assert deleted.json == {"deleted": True, "old_value": 0}
+    assert client.get("/get/site.one/home").status_code == 404
+    assert redis_client.keys("pt:{site.one}:[chu]:home*") == []
+
+
+def test_info_describes_the_counter(client: FlaskClient) -> None:
+    created(client)
+    client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": "192.0.2.2"})
+    info = client.get("/info/site.one/home").json
+    assert info is not None
+    assert info["value"] == 7
+    assert info["created"] == START.isoformat()
+    assert info["has_admin_key"] is True
+    assert info["unique_visitors"] == 2
+    assert 365 * 86400 - 5 <= info["expires_in"] <= 365 * 86400
+    assert client.get("/info/site.one/none").status_code == 404
+
+
+def test_every_key_a_hit_writes_expires_and_shares_one_hash_slot(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    client.get("/hit/site.one/home")
+    written = redis_client.keys("pt:{site.one}:*")
+    assert len(written) == 5
+    assert all(redis_client.ttl(name) > 0 for name in written)
+    assert {key_slot(name.encode()) for name in written} == {key_slot(b"site.one")}
+
+
+def test_history_counts_hits_and_unique_visitors_per_day(client: FlaskClient, clock: Clock) -> None:
+    for address in ("192.0.2.1", "192.0.2.1", "192.0.2.2"):
+        client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": address})
+    clock.now += timedelta(days=1)
+    client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    days = client.get("/history/site.one/home?days=3").json["days"]  # type: ignore[index]
+    assert [(d["date"], d["hits"], d["unique"]) for d in days] == [
+        ("2026-03-09", 0, 0),
+        ("2026-03-10", 3, 2),
+        ("2026-03-11", 1, 1),
+    ]
+
+
+def test_history_regroups_hours_into_the_days_of_a_time_zone(
+    client: FlaskClient, clock: Clock
+) -> None:
+    # 22:30 UTC on 10 March is 09:30 on 11 March in Sydney (UTC+11).
+    client.get("/hit/site.one/home")
+    clock.now = START.replace(hour=2)  # 13:00 on 10 March in Sydney
+    client.get("/hit/site.one/home")
+    clock.now = START + timedelta(hours=1)
+    tz = client.get("/history/site.one/home?days=2&tz=Australia/Sydney").json
+    assert [(d["date"], d["hits"]) for d in tz["days"]] == [  # type: ignore[index]
+        ("2026-03-10", 1),
+        ("2026-03-11", 1),
+    ]
+    assert tz["days"][1]["unique_is_upper_bound"] is True  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "query", ["days=0", "days=100000", "days=two", "tz=Mars/Olympus", "tz=../etc"]
+)
+def test_bad_history_queries_are_400(client: FlaskClient, query: str) -> None:
+    client.get("/hit/site.one/home")
+    assert client.get(f"/history/site.one/home?{query}").status_code == 400
+
+
+def test_stats_add_up_counters_namespaces_and_hits(client: FlaskClient) -> None:
+    for path in ("/hit/site.one/a-page", "/hit/site.one/a-page", "/hit/site.two/b-page"):
+        client.get(path)
+    assert client.get("/stats").json == {"counters": 2, "namespaces": 2, "hits": 3}
+
+
+def test_concurrent_hits_on_one_counter_are_each_counted_once(app: Flask) -> None:
+    threads, hits_each = 8, 100
+
+    def hit_many(_: int) -> list[int]:
+        client = app.test_client()
+        return [client.get("/hit/site.one/hot").status_code for _ in range(hits_each)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = [s for batch in pool.map(hit_many, range(threads)) for s in batch]
+    assert statuses == [200] * threads * hits_each
+    assert app.test_client().get("/get/site.one/hot").json == {"value": threads * hits_each}

@@ -4,9 +4,9 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
+from html import escape
 from importlib.resources import files
 from typing import Any
-from xml.sax.saxutils import escape
 
 STYLES = ("flat", "flat-square", "plastic", "for-the-badge")
 NAMED_COLORS = {

@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     # Where the rate limiter counts; by default the same Redis (see app.py).
     "RATE_LIMIT_STORAGE": "",
     # The token for server-wide admin calls (POST /import); "" turns them off.
-    "ADMIN_TOKEN": "",
+    "ADMIN_TOKEN": "",  # nosec B105 - empty means no token, and admin calls are off
     # How many reverse proxies in front set X-Forwarded-For (0: use the peer address).
     "PROXY_COUNT": 0,
 }

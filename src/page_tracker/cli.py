@@ -5,7 +5,7 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 import platformdirs
@@ -54,20 +54,22 @@ def serve(host: str, port: int, workers: int, threads: int, data_dir: Path) -> N
             # The workers inherit the environment, so they all find the embedded server.
             os.environ["REDIS_URL"] = embedded.url
             click.echo(f"Embedded Redis keeps its data in {data_dir}")
-        try:
-            load_config(os.environ)
-        except ConfigError as error:
-            raise click.ClickException(str(error)) from error
+        _config()
         click.echo(f"page-tracker is serving on http://{host}:{port}/")
         server.run(host, port, workers, threads)
 
 
-def _redis() -> tuple[Redis, dict[str, object]]:
+def _config() -> dict[str, Any]:
     try:
-        config = load_config(os.environ)
+        return load_config(os.environ)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    return connect(str(config["REDIS_URL"]), float(str(config["REDIS_TIMEOUT"])) * 10), config
+
+
+def _redis() -> tuple[Redis, dict[str, Any]]:
+    config = _config()
+    # Bulk transfers wait longer for a reply than a web request would.
+    return connect(config["REDIS_URL"], config["REDIS_TIMEOUT"] * 10), config
 
 
 def _progress(total: int | None, unit: str) -> tqdm:  # type: ignore[type-arg]
@@ -81,9 +83,7 @@ def export_command(output: IO[str]) -> None:
     """Write every counter with its history to JSON Lines (REDIS_URL names the Redis)."""
     redis, config = _redis()
     with redis, _progress(transfer.count(redis), "counters") as progress:
-        for record in transfer.export_records(
-            redis, int(str(config["HISTORY_DAYS"])), system_clock()
-        ):
+        for record in transfer.export_records(redis, config["HISTORY_DAYS"], system_clock()):
             output.write(json.dumps(record, separators=(",", ":")) + "\n")
             progress.update()
 

@@ -1,7 +1,6 @@
 """The counter API against a real Redis: every endpoint and every error code."""
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from redis.crc import key_slot
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
+from test.integration.concurrency import get_concurrently
 
 START = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)
 
@@ -281,12 +281,6 @@ def test_stats_add_up_counters_namespaces_and_hits(client: FlaskClient) -> None:
 
 def test_concurrent_hits_on_one_counter_are_each_counted_once(app: Flask) -> None:
     threads, hits_each = 8, 100
-
-    def hit_many(_: int) -> list[int]:
-        client = app.test_client()
-        return [client.get("/hit/site.one/hot").status_code for _ in range(hits_each)]
-
-    with ThreadPoolExecutor(threads) as pool:
-        statuses = [s for batch in pool.map(hit_many, range(threads)) for s in batch]
+    statuses = get_concurrently(app, "/hit/site.one/hot", threads, hits_each)
     assert statuses == [200] * threads * hits_each
     assert app.test_client().get("/get/site.one/hot").json == {"value": threads * hits_each}

@@ -1,8 +1,8 @@
-from concurrent.futures import ThreadPoolExecutor
-
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+
+from test.integration.concurrency import get_concurrently
 
 
 def test_views_are_counted_in_the_seed_key(client: FlaskClient, redis_client: redis.Redis) -> None:
@@ -20,13 +20,7 @@ def test_count_continues_from_an_existing_seed_deployment(
 
 def test_concurrent_views_are_each_counted_once(app: Flask, redis_client: redis.Redis) -> None:
     threads, views_each = 8, 50
-
-    def view_many(_: int) -> list[int]:
-        client = app.test_client()
-        return [client.get("/").status_code for _ in range(views_each)]
-
-    with ThreadPoolExecutor(threads) as pool:
-        statuses = [status for batch in pool.map(view_many, range(threads)) for status in batch]
+    statuses = get_concurrently(app, "/", threads, views_each)
     assert statuses == [200] * (threads * views_each)
     assert redis_client.get("page_views") == str(threads * views_each)
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from redis import Redis
+from redis import Redis, ResponseError
 
 from page_tracker.store import counters as store
 
@@ -82,7 +82,7 @@ def hit(redis: Redis, policy: Policy, namespace: str, key: str, now: datetime, v
     """Count one hit (creating the counter on its first) and return the new value."""
     try:
         return store.hit(redis, namespace, key, now, visitor, policy.lifetimes)
-    except Exception as error:
+    except ResponseError as error:
         if "overflow" in str(error):
             raise ValueOverflowError("the counter is at the largest signed 64-bit value") from error
         raise
@@ -164,28 +164,31 @@ def history(
     local_days = [local_today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     first = datetime.combine(local_days[0], datetime.min.time(), tz).astimezone(UTC).date()
     utc_days = [first + timedelta(days=n) for n in range((now.date() - first).days + 1)]
-    figures = store.day_figures(redis, namespace, key, utc_days)
     hits = dict.fromkeys(local_days, 0)
     overlapping: dict[date, set[date]] = {day: set() for day in local_days}
-    for utc_day, (by_hour, _) in zip(utc_days, figures, strict=True):
-        for hour in range(24):
-            moment = datetime.combine(utc_day, datetime.min.time(), UTC) + timedelta(hours=hour)
-            local_day = moment.astimezone(tz).date()
+    split: set[date] = set()  # UTC days whose hours fall on two local days
+    by_day = store.day_hours(redis, namespace, key, utc_days)
+    for utc_day, by_hour in zip(utc_days, by_day, strict=True):
+        midnight = datetime.combine(utc_day, datetime.min.time(), UTC)
+        local_days_of_hours = [
+            (midnight + timedelta(hours=hour)).astimezone(tz).date() for hour in range(24)
+        ]
+        if len(set(local_days_of_hours)) > 1:
+            split.add(utc_day)
+        for hour, local_day in enumerate(local_days_of_hours):
             if local_day in hits:
                 hits[local_day] += by_hour.get(hour, 0)
                 overlapping[local_day].add(utc_day)
-    uniques = dict(zip(utc_days, (count for _, count in figures), strict=True))
-    exact = now.astimezone(tz).utcoffset() == timedelta(0)
+    groups = [sorted(overlapping[day]) for day in local_days]
+    uniques = store.union_counts(redis, namespace, key, groups)
     return [
         {
             "date": day.isoformat(),
             "hits": hits[day],
-            "unique": max((uniques[d] for d in overlapping[day]), default=0)
-            if exact
-            else store.union_count(redis, namespace, key, sorted(overlapping[day])),
-            "unique_is_upper_bound": not exact,
+            "unique": unique,
+            "unique_is_upper_bound": not split.isdisjoint(group),
         }
-        for day in local_days
+        for day, group, unique in zip(local_days, groups, uniques, strict=True)
     ]
 
 
@@ -212,7 +215,7 @@ def figure(redis: Redis, namespace: str, key: str, show: str, now: datetime) -> 
     if show == "unique":
         return store.all_time_uniques(redis, namespace, key)
     if show == "today":
-        ((by_hour, _),) = store.day_figures(redis, namespace, key, [now.date()])
+        (by_hour,) = store.day_hours(redis, namespace, key, [now.date()])
         return sum(by_hour.values())
     record = store.read(redis, namespace, key)
     return record.value if record else 0

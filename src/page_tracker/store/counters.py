@@ -4,7 +4,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from redis import Redis
+from redis import Redis, ResponseError
 
 from page_tracker.store import keys, scripts
 
@@ -98,26 +98,19 @@ def change(
             [keys.counter(namespace, key), *owned],
             [expected_admin_hash, operation, operand, int(now.timestamp()), retention_s],
         )
-    except Exception as error:
+    except ResponseError as error:
         if str(error).startswith("CHANGED"):
             raise CounterChangedError from error
         raise
     return int(old), int(new)
 
 
-def day_figures(
-    redis: Redis, namespace: str, key: str, days: Sequence[date]
-) -> list[tuple[dict[int, int], int]]:
-    """Return, for each UTC day, its hits by hour and its unique visitors."""
+def day_hours(redis: Redis, namespace: str, key: str, days: Sequence[date]) -> list[dict[int, int]]:
+    """Return, for each UTC day, its hits by hour."""
     pipe = redis.pipeline(transaction=False)
     for day in days:
         pipe.hgetall(keys.hours(namespace, key, day))
-        pipe.pfcount(keys.day_uniques(namespace, key, day))
-    replies = pipe.execute()
-    return [
-        ({int(hour): int(count) for hour, count in hours.items()}, int(uniques))
-        for hours, uniques in zip(replies[::2], replies[1::2], strict=True)
-    ]
+    return [{int(hour): int(count) for hour, count in hours.items()} for hours in pipe.execute()]
 
 
 def all_time_uniques(redis: Redis, namespace: str, key: str) -> int:
@@ -154,8 +147,12 @@ def history_days(today: date, count: int) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
 
 
-def union_count(redis: Redis, namespace: str, key: str, days: Sequence[date]) -> int:
-    """Return the distinct visitors over `days` together (PFCOUNT of their union)."""
-    if not days:
-        return 0
-    return int(redis.pfcount(*(keys.day_uniques(namespace, key, day) for day in days)))
+def union_counts(
+    redis: Redis, namespace: str, key: str, groups: Sequence[Sequence[date]]
+) -> list[int]:
+    """Return, for each group of UTC days, its distinct visitors (PFCOUNT of the union)."""
+    pipe = redis.pipeline(transaction=False)
+    for days in filter(None, groups):
+        pipe.pfcount(*(keys.day_uniques(namespace, key, day) for day in days))
+    replies = iter(pipe.execute())
+    return [int(next(replies)) if days else 0 for days in groups]

@@ -11,7 +11,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from page_tracker.extensions import now, redis_client
 from page_tracker.services import transfer
 from page_tracker.web import names
-from page_tracker.web.errors import json_error
+from page_tracker.web.counters import policy
+from page_tracker.web.errors import json_error, unauthorized
 
 bp = Blueprint("admin", __name__)
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
@@ -20,12 +21,10 @@ MAX_IMPORT_BYTES = 16 * 1024 * 1024
 def _authorized() -> Response | None:
     expected = current_app.config["ADMIN_TOKEN"]
     if not expected:
-        return json_error(403, "Forbidden", "server admin calls are off: set ADMIN_TOKEN")
+        return json_error(403, "server admin calls are off: set ADMIN_TOKEN")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
-        response = json_error(401, "Unauthorized", "the server admin token is required")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="page-tracker"'
-        return response
+        return unauthorized("the server admin token is required")
     return None
 
 
@@ -35,14 +34,15 @@ def import_counters() -> Response | tuple[Response, int]:
     if (refused := _authorized()) is not None:
         return refused
     if (request.content_length or 0) > MAX_IMPORT_BYTES:
-        return json_error(413, "Content Too Large", f"send at most {MAX_IMPORT_BYTES} bytes")
+        return json_error(413, f"send at most {MAX_IMPORT_BYTES} bytes")
     text = request.get_data(as_text=True)
     replace = request.args.get("replace", "false") == "true"
     redis = redis_client()
     try:
         if request.mimetype == "text/csv":
             rows = list(csv.reader(io.StringIO(text)))
-            summary = transfer.import_rows(redis, rows, now(), _policy_lifetime())
+            retention_s, _ = policy().lifetimes
+            summary = transfer.import_rows(redis, rows, now(), retention_s)
         else:
             records: list[dict[str, Any]] = [
                 json.loads(line) for line in text.splitlines() if line.strip()
@@ -53,7 +53,3 @@ def import_counters() -> Response | tuple[Response, int]:
     except (ValueError, KeyError, TypeError) as error:
         names.bad_request(f"malformed import: {error!r}")
     return jsonify(summary), 200
-
-
-def _policy_lifetime() -> int:
-    return int(current_app.config["RETENTION_DAYS"]) * 86_400

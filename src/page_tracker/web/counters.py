@@ -11,7 +11,7 @@ from redis import Redis
 from page_tracker.extensions import known_secrets, now, redis_client
 from page_tracker.services import counters
 from page_tracker.web import names
-from page_tracker.web.errors import json_error
+from page_tracker.web.errors import json_error, unauthorized
 
 bp = Blueprint("counters", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -84,14 +84,7 @@ def counter_error(error: counters.CounterError) -> Response:
         counters.NoAdminKeyError: 403,
         counters.ValueOverflowError: 400,
     }[type(error)]
-    response = json_error(status, _REASONS[status], str(error))
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="page-tracker"'
-    return response
-
-
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            409: "Conflict"}  # fmt: skip
+    return unauthorized(str(error)) if status == 401 else json_error(status, str(error))
 
 
 def visitor() -> str:

@@ -2,15 +2,23 @@
 
 from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.store.connection import UNAVAILABLE
 
 
-def json_error(status: int, error: str, message: str) -> Response:
-    """Return a JSON error answer with `status`."""
-    response = jsonify(error=error, message=message)
+def json_error(status: int, message: str) -> Response:
+    """Return a JSON answer with `status`, its standard name as `error`, and `message`."""
+    response = jsonify(error=HTTP_STATUS_CODES[status], message=message)
     response.status_code = status
+    return response
+
+
+def unauthorized(message: str) -> Response:
+    """Return a 401 that asks for a bearer token."""
+    response = json_error(401, message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="page-tracker"'
     return response
 
 
@@ -26,14 +34,14 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> BaseResponse:
         # Keep the headers werkzeug chose (such as Allow on a 405); swap the HTML body for JSON.
         response = error.get_response()
-        body = json_error(error.code or 500, error.name, error.description or error.name)
+        body = json_error(error.code or 500, error.description or error.name)
         response.set_data(body.get_data())
         response.content_type = body.content_type
         return response
 
     def redis_unavailable(error: Exception) -> tuple[Response, dict[str, str]]:
         current_app.logger.exception("Redis is unavailable")
-        body = json_error(503, "Service Unavailable", "The database is unavailable; try again.")
+        body = json_error(503, "The database is unavailable; try again.")
         return body, unavailable_headers()
 
     for outage in UNAVAILABLE:
@@ -42,4 +50,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         current_app.logger.exception("Unhandled error")
-        return json_error(500, "Internal Server Error", "Something went wrong on our side.")
+        return json_error(500, "Something went wrong on our side.")

@@ -14,7 +14,7 @@ DEFAULT_NAMESPACE = "default"
 
 def bad_request(message: str) -> NoReturn:
     """Stop the request with a 400 whose JSON body says `message`."""
-    abort(json_error(400, "Bad Request", message))
+    abort(json_error(400, message))
 
 
 def name(value: str, what: str) -> str:

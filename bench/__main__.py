@@ -21,7 +21,8 @@ from page_tracker.embedded import RedisServer, free_port
 
 BIN = Path(sys.executable).parent
 WARMUP_S = 1.0
-LOAD_S = 5.0
+LOAD_S = 4.0
+ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -96,16 +97,24 @@ def counted(client: redis.Redis, scenario: str) -> int:
 def measure(
     server: Server, client: redis.Redis, redis_url: str, scenarios: list[str]
 ) -> dict[str, tuple[loadgen.Result, int]]:
-    """Load each scenario's path; return the results and how many hits Redis counted."""
-    results = {}
+    """Load each scenario's path ROUNDS times, interleaved; return the median run of each.
+
+    A ratio between two scenarios is only as good as the machine was steady: interleaving
+    rounds and taking medians keeps a passing disturbance from deciding it.
+    """
+    runs: dict[str, list[tuple[loadgen.Result, int]]] = {scenario: [] for scenario in scenarios}
     with running(server, redis_url) as base:
-        for scenario in scenarios:
-            request = loadgen.Request(base + scenario.removeprefix("GET "))
-            loadgen.run(request, WARMUP_S)
-            before = counted(client, scenario)
-            result = loadgen.run(request, LOAD_S)
-            results[scenario] = (result, counted(client, scenario) - before)
-    return results
+        for _ in range(ROUNDS):
+            for scenario in scenarios:
+                request = loadgen.Request(base + scenario.removeprefix("GET "))
+                loadgen.run(request, WARMUP_S)
+                before = counted(client, scenario)
+                result = loadgen.run(request, LOAD_S)
+                runs[scenario].append((result, counted(client, scenario) - before))
+    return {
+        scenario: sorted(results, key=lambda run: run[0].rate)[len(results) // 2]
+        for scenario, results in runs.items()
+    }
 
 
 def main() -> int:

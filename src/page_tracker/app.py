@@ -9,7 +9,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from page_tracker.config import load_config
-from page_tracker.extensions import CLOCK, REDIS, SECRETS, system_clock
+from page_tracker.extensions import CLOCK, POLICY, REDIS, SECRETS, system_clock
+from page_tracker.services.counters import Policy
 from page_tracker.store.connection import connect
 from page_tracker.web import admin, badges, counters, docs, health, home
 from page_tracker.web.errors import register_error_handlers
@@ -27,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[REDIS] = client
     app.extensions[CLOCK] = system_clock
     app.extensions[SECRETS] = {}
+    app.extensions[POLICY] = Policy(app.config["RETENTION_DAYS"], app.config["HISTORY_DAYS"])
     # Close the pool's sockets when the app goes away, at the latest when the worker exits.
     weakref.finalize(app, client.close)
     register_error_handlers(app)

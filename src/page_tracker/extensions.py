@@ -1,15 +1,18 @@
 """Where the app factory keeps the clients it builds, and how request code finds them."""
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from flask import current_app
 from redis import Redis
+
+from page_tracker.services.counters import Policy
 
 # Keys in `app.extensions`; tests swap the client and the clock here, at the injection point.
 REDIS = "page_tracker.redis"
 CLOCK = "page_tracker.clock"
 SECRETS = "page_tracker.visitor_secrets"
+POLICY = "page_tracker.policy"
 
 
 def redis_client() -> Redis:
@@ -23,13 +26,16 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def now() -> datetime:
-    """Return the current app's idea of the current time (UTC)."""
-    clock: Callable[[], datetime] = current_app.extensions[CLOCK]
-    return clock()
+class Runtime(NamedTuple):
+    """What a request takes from its app: Redis, the time, the retention, visitor secrets."""
+
+    redis: Redis
+    now: datetime
+    policy: Policy
+    secrets: dict[date, bytes]
 
 
-def known_secrets() -> dict[date, str]:
-    """Return the current app's cache of daily visitor secrets."""
-    known: dict[date, str] = current_app.extensions[SECRETS]
-    return known
+def runtime() -> Runtime:
+    """Return the current app's clients and settings, with the time of this call."""
+    extensions = current_app.extensions
+    return Runtime(extensions[REDIS], extensions[CLOCK](), extensions[POLICY], extensions[SECRETS])

@@ -61,7 +61,7 @@ def hash_admin_key(admin_key: str) -> str:
 
 
 def visitor_id(
-    redis: Redis, now: datetime, ip: str, user_agent: str, known: dict[date, str]
+    redis: Redis, now: datetime, ip: str, user_agent: str, known: dict[date, bytes]
 ) -> str:
     """Return a visitor id that is stable for a UTC day and reveals neither the IP nor the UA.
 
@@ -71,11 +71,11 @@ def visitor_id(
     day = now.date()
     secret = known.get(day)
     if secret is None:
-        secret = store.visitor_secret(redis, day, secrets.token_hex(32))
+        secret = bytes.fromhex(store.visitor_secret(redis, day, secrets.token_hex(32)))
         known.clear()
         known[day] = secret
-    digest = hmac.new(secret.encode(), f"{ip}\n{user_agent}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:32]
+    # BLAKE2 keyed with the secret is a MAC in one call, several times faster than HMAC.
+    return hashlib.blake2b(f"{ip}\n{user_agent}".encode(), key=secret, digest_size=16).hexdigest()
 
 
 def hit(redis: Redis, policy: Policy, namespace: str, key: str, now: datetime, visitor: str) -> int:

@@ -24,12 +24,12 @@ def counter(namespace: str, key: str) -> str:
 
 def hours(namespace: str, key: str, day: date) -> str:
     """Return the hash of a counter's hits on a UTC day, one field per hour (0-23)."""
-    return f"pt:{{{namespace}}}:h:{key}:{day:%Y%m%d}"
+    return f"pt:{{{namespace}}}:h:{key}:{day.isoformat()}"
 
 
 def day_uniques(namespace: str, key: str, day: date) -> str:
     """Return the HyperLogLog of a counter's visitors on a UTC day."""
-    return f"pt:{{{namespace}}}:u:{key}:{day:%Y%m%d}"
+    return f"pt:{{{namespace}}}:u:{key}:{day.isoformat()}"
 
 
 def all_uniques(namespace: str, key: str) -> str:
@@ -44,7 +44,7 @@ def namespace_totals(namespace: str) -> str:
 
 def visitor_secret(day: date) -> str:
     """Return the key of the random secret that keys visitor ids on a UTC day (TTL 2 days)."""
-    return f"pt:secret:{day:%Y%m%d}"
+    return f"pt:secret:{day.isoformat()}"
 
 
 def parse_counter(name: str) -> tuple[str, str]:

@@ -6,13 +6,12 @@ import io
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
-from page_tracker.extensions import now, redis_client
+from page_tracker.extensions import runtime
 from page_tracker.services import transfer
 from page_tracker.web import names
-from page_tracker.web.counters import policy
-from page_tracker.web.errors import json_error, unauthorized
+from page_tracker.web.answers import json_error, json_response, unauthorized
 
 bp = Blueprint("admin", __name__)
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
@@ -29,7 +28,7 @@ def _authorized() -> Response | None:
 
 
 @bp.post("/import")
-def import_counters() -> Response | tuple[Response, int]:
+def import_counters() -> Response:
     """Import JSON Lines from `page-tracker export`, or CSV rows namespace,key,value."""
     if (refused := _authorized()) is not None:
         return refused
@@ -37,19 +36,19 @@ def import_counters() -> Response | tuple[Response, int]:
         return json_error(413, f"send at most {MAX_IMPORT_BYTES} bytes")
     text = request.get_data(as_text=True)
     replace = request.args.get("replace", "false") == "true"
-    redis = redis_client()
+    app = runtime()
     try:
         if request.mimetype == "text/csv":
             rows = list(csv.reader(io.StringIO(text)))
-            retention_s, _ = policy().lifetimes
-            summary = transfer.import_rows(redis, rows, now(), retention_s)
+            retention_s, _ = app.policy.lifetimes
+            summary = transfer.import_rows(app.redis, rows, app.now, retention_s)
         else:
             records: list[dict[str, Any]] = [
                 json.loads(line) for line in text.splitlines() if line.strip()
             ]
-            summary = transfer.import_records(redis, records, replace=replace)
+            summary = transfer.import_records(app.redis, records, replace=replace)
     except transfer.MalformedImportError as error:
         names.bad_request(f"line {error.line}: {error}")
     except (ValueError, KeyError, TypeError) as error:
         names.bad_request(f"malformed import: {error!r}")
-    return jsonify(summary), 200
+    return json_response(summary)

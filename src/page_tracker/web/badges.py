@@ -3,10 +3,10 @@
 from flask import Blueprint, Response, request
 
 from page_tracker.badge import STYLES, Badge, BadgeError, color
-from page_tracker.extensions import now, redis_client
+from page_tracker.extensions import runtime
 from page_tracker.services import counters
 from page_tracker.web import names
-from page_tracker.web.counters import policy, visitor
+from page_tracker.web.counters import visitor
 
 bp = Blueprint("badges", __name__)
 
@@ -44,12 +44,14 @@ def badge(namespace: str, key: str) -> Response:
     show = _option("show", "total", SHOW)
     count = _option("count", "true", ("true", "false")) == "true"
     base = names.integer(request.args.get("base"), "base", required=False)
-    redis, moment = redis_client(), now()
-    counted = counters.hit(redis, policy(), namespace, key, moment, visitor()) if count else None
+    app = runtime()
+    counted = None
+    if count:
+        counted = counters.hit(app.redis, app.policy, namespace, key, app.now, visitor(app))
     if show == "total" and counted is not None:
         figure = counted
     else:
-        figure = counters.figure(redis, namespace, key, show, moment)
+        figure = counters.figure(app.redis, namespace, key, show, app.now)
     message = str(figure + base if show == "total" else figure)
     svg = Badge(label, message, fill, label_fill, style).svg()
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})

@@ -5,13 +5,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from redis import Redis
+from flask import Blueprint, Response, current_app, request
 
-from page_tracker.extensions import known_secrets, now, redis_client
+from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import counters
 from page_tracker.web import names
-from page_tracker.web.errors import json_error, unauthorized
+from page_tracker.web.answers import json_error, json_response, unauthorized
 
 bp = Blueprint("counters", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -36,15 +35,9 @@ def route(rule: str, **options: Any) -> Callable[[View], View]:
     return register
 
 
-def policy() -> counters.Policy:
-    """Return the retention settings of the current app."""
-    config = current_app.config
-    return counters.Policy(config["RETENTION_DAYS"], config["HISTORY_DAYS"])
-
-
-def checked(namespace: str, key: str) -> tuple[Redis, str, str]:
-    """Return the Redis client and the validated names."""
-    return redis_client(), names.name(namespace, "namespace"), names.name(key, "key")
+def checked(namespace: str, key: str) -> tuple[Runtime, str, str]:
+    """Return the app's runtime and the validated names."""
+    return runtime(), names.name(namespace, "namespace"), names.name(key, "key")
 
 
 def admin_key() -> str | None:
@@ -58,7 +51,7 @@ def admin_key() -> str | None:
 @bp.before_request
 def check_callback() -> None:
     """Refuse a JSONP callback that is not a plain identifier before doing anything."""
-    if "callback" in request.args:
+    if request.query_string and "callback" in request.args:
         names.callback(request.args["callback"])
 
 
@@ -67,6 +60,8 @@ def shape(response: Response) -> Response:
     """Add CORS to public endpoints, and wrap JSON in the JSONP callback when one is asked."""
     if request.endpoint in PUBLIC:
         response.headers["Access-Control-Allow-Origin"] = "*"
+    if not request.query_string:  # the common case: no callback to look for
+        return response
     callback = request.args.get("callback")
     if callback and response.is_json and names.CALLBACK.fullmatch(callback):
         response.set_data(f"/**/{callback}({response.get_data(as_text=True).strip()});")
@@ -87,34 +82,36 @@ def counter_error(error: counters.CounterError) -> Response:
     return unauthorized(str(error)) if status == 401 else json_error(status, str(error))
 
 
-def visitor() -> str:
+def visitor(app: Runtime) -> str:
     """Return today's privacy-preserving id of the client (the IP is never stored)."""
     return counters.visitor_id(
-        redis_client(), now(), request.remote_addr or "", request.user_agent.string,
-        known_secrets(),
+        app.redis, app.now, request.remote_addr or "", request.headers.get("User-Agent", ""),
+        app.secrets,
     )  # fmt: skip
 
 
 @route("/hit", methods=["GET", "POST"])
 def hit(namespace: str, key: str) -> Response:
     """Count a hit, creating the counter on its first."""
-    redis, namespace, key = checked(namespace, key)
-    value = counters.hit(redis, policy(), namespace, key, now(), visitor())
-    return jsonify(value=value)
+    app, namespace, key = checked(namespace, key)
+    value = counters.hit(app.redis, app.policy, namespace, key, app.now, visitor(app))
+    return json_response({"value": value})
 
 
 @route("/get")
 def get(namespace: str, key: str) -> Response:
     """Read a counter's value."""
-    redis, namespace, key = checked(namespace, key)
-    return jsonify(value=counters.read(redis, namespace, key).value)
+    app, namespace, key = checked(namespace, key)
+    return json_response({"value": counters.read(app.redis, namespace, key).value})
 
 
 def _create(namespace: str, key: str, raw_value: str | None) -> tuple[Response, int]:
-    redis, namespace, key = checked(namespace, key)
+    app, namespace, key = checked(namespace, key)
     value = names.integer(raw_value, "value", required=False)
-    key_for_admin = counters.create(redis, policy(), namespace, key, value, now())
-    body = jsonify(namespace=namespace, key=key, value=value, admin_key=key_for_admin)
+    key_for_admin = counters.create(app.redis, app.policy, namespace, key, value, app.now)
+    body = json_response(
+        {"namespace": namespace, "key": key, "value": value, "admin_key": key_for_admin}
+    )
     return body, 201
 
 
@@ -145,13 +142,15 @@ def create_named(namespace: str, key: str) -> tuple[Response, int]:
 @route("/info")
 def info(namespace: str, key: str) -> Response:
     """Describe a counter."""
-    redis, namespace, key = checked(namespace, key)
-    return jsonify(counters.info(redis, namespace, key))
+    app, namespace, key = checked(namespace, key)
+    return json_response(counters.info(app.redis, namespace, key))
 
 
 def _change(namespace: str, key: str, operation: str, operand: int) -> tuple[int, int]:
-    redis, namespace, key = checked(namespace, key)
-    return counters.change(redis, policy(), namespace, key, admin_key(), operation, operand, now())
+    app, namespace, key = checked(namespace, key)
+    return counters.change(
+        app.redis, app.policy, namespace, key, admin_key(), operation, operand, app.now
+    )
 
 
 @route("/set", methods=["POST"])
@@ -159,7 +158,7 @@ def set_value(namespace: str, key: str) -> Response:
     """Set a counter's value (admin)."""
     value = names.integer(request.args.get("value"), "value")
     old, new = _change(namespace, key, "set", value)
-    return jsonify(old_value=old, value=new)
+    return json_response({"old_value": old, "value": new})
 
 
 @route("/update", methods=["POST"])
@@ -167,27 +166,27 @@ def update(namespace: str, key: str) -> Response:
     """Add a non-zero amount, which may be negative (admin)."""
     amount = names.integer(request.args.get("amount"), "amount", nonzero=True)
     _, new = _change(namespace, key, "add", amount)
-    return jsonify(value=new)
+    return json_response({"value": new})
 
 
 @route("/reset", methods=["POST"])
 def reset(namespace: str, key: str) -> Response:
     """Set a counter back to 0, keeping its history (admin)."""
     old, new = _change(namespace, key, "set", 0)
-    return jsonify(old_value=old, value=new)
+    return json_response({"old_value": old, "value": new})
 
 
 @route("/delete", methods=["POST"])
 def delete(namespace: str, key: str) -> Response:
     """Delete a counter with its history (admin)."""
     old, _ = _change(namespace, key, "delete", 0)
-    return jsonify(deleted=True, old_value=old)
+    return json_response({"deleted": True, "old_value": old})
 
 
 @route("/history")
 def history(namespace: str, key: str) -> Response:
     """Return hits and unique visitors per day, in `?tz=` (UTC by default)."""
-    redis, namespace, key = checked(namespace, key)
+    app, namespace, key = checked(namespace, key)
     days = names.integer(request.args.get("days", str(DEFAULT_HISTORY_DAYS)), "days")
     limit = min(current_app.config["HISTORY_DAYS"], MAX_HISTORY_DAYS)
     if not 1 <= days <= limit:
@@ -197,11 +196,11 @@ def history(namespace: str, key: str) -> Response:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         names.bad_request(f"tz must be an IANA time zone such as Europe/Paris, got {tz_name!r}")
-    entries = counters.history(redis, policy(), namespace, key, days, tz, now())
-    return jsonify(namespace=namespace, key=key, tz=tz_name, days=entries)
+    entries = counters.history(app.redis, app.policy, namespace, key, days, tz, app.now)
+    return json_response({"namespace": namespace, "key": key, "tz": tz_name, "days": entries})
 
 
 @bp.get("/stats")
 def stats() -> Response:
     """Return server-wide figures."""
-    return jsonify(counters.stats(redis_client()))
+    return json_response(counters.stats(runtime().redis))

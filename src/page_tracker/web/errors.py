@@ -1,25 +1,11 @@
 """Errors as answers: JSON bodies that say what went wrong, 503 with Retry-After for outages."""
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.store.connection import UNAVAILABLE
-
-
-def json_error(status: int, message: str) -> Response:
-    """Return a JSON answer with `status`, its standard name as `error`, and `message`."""
-    response = jsonify(error=HTTP_STATUS_CODES[status], message=message)
-    response.status_code = status
-    return response
-
-
-def unauthorized(message: str) -> Response:
-    """Return a 401 that asks for a bearer token."""
-    response = json_error(401, message)
-    response.headers["WWW-Authenticate"] = 'Bearer realm="page-tracker"'
-    return response
+from page_tracker.web.answers import json_error
 
 
 def unavailable_headers() -> dict[str, str]:

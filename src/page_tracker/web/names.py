@@ -6,7 +6,7 @@ from typing import NoReturn
 from flask import abort
 
 from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME
-from page_tracker.web.errors import json_error
+from page_tracker.web.answers import json_error
 
 CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 DEFAULT_NAMESPACE = "default"

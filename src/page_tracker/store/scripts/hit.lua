@@ -1,20 +1,26 @@
 -- Count one hit: create the counter if needed, add to its total, its hour of the day and its
--- visitor sketches, and renew every lifetime. All keys share the namespace's hash slot.
+-- visitor sketches, and renew the lifetimes. All keys share the namespace's hash slot.
 -- KEYS: counter, hours of today, uniques of today, uniques all time, namespace totals
 -- ARGV: now (unix s), hour (0-23), visitor id, retention (s), history (s)
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'value', 0, 'created', ARGV[1], 'admin', '')
+  redis.call('HSET', KEYS[1], 'created', ARGV[1], 'admin', '')
 end
-redis.call('HINCRBY', KEYS[1], 'value', 1)
+local value = redis.call('HINCRBY', KEYS[1], 'value', 1)
 redis.call('HSET', KEYS[1], 'updated', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PFADD', KEYS[3], ARGV[3])
-redis.call('EXPIRE', KEYS[3], ARGV[5])
+-- A day's keys are only written that day: setting their lifetime when they change is enough.
+if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+if redis.call('PFADD', KEYS[3], ARGV[3]) == 1 then
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+end
 redis.call('PFADD', KEYS[4], ARGV[3])
 redis.call('EXPIRE', KEYS[4], ARGV[4])
 redis.call('HINCRBY', KEYS[5], 'hits', 1)
 redis.call('EXPIRE', KEYS[5], ARGV[4])
--- The value as Redis stores it: a Lua number would round totals above 2^53.
+-- Lua numbers are doubles: past 2^53 return the value as Redis stores it, as a string.
+if math.abs(value) < 9007199254740992 then
+  return value
+end
 return redis.call('HGET', KEYS[1], 'value')

@@ -23,8 +23,15 @@ def fake_redis(fake_server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
 
 
 @pytest.fixture
-def app(fake_redis: fakeredis.FakeRedis) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "RETRY_AFTER": 7})
+def app_config() -> dict[str, object]:
+    """Return the settings of the app under test; a module may override this fixture."""
+    # The rate limiter counts in memory: a unit test never reaches for a Redis server.
+    return {"TESTING": True, "RETRY_AFTER": 7, "RATE_LIMIT_STORAGE": "memory://"}
+
+
+@pytest.fixture
+def app(fake_redis: fakeredis.FakeRedis, app_config: dict[str, object]) -> Iterator[Flask]:
+    app = create_app(app_config)
     app.extensions[REDIS].close()
     app.extensions[REDIS] = fake_redis
     yield app

@@ -21,8 +21,8 @@ def _authorized() -> Response | None:
     expected = current_app.config["ADMIN_TOKEN"]
     if not expected:
         return json_error(403, "server admin calls are off: set ADMIN_TOKEN")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
+    given = names.bearer_token()
+    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
         return unauthorized("the server admin token is required")
     return None
 

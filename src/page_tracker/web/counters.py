@@ -42,10 +42,7 @@ def checked(namespace: str, key: str) -> tuple[Runtime, str, str]:
 
 def admin_key() -> str | None:
     """Return the admin key sent as `Authorization: Bearer ...` or `?token=`."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return request.args.get("token")
+    return names.bearer_token() or request.args.get("token")
 
 
 @bp.before_request

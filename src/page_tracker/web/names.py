@@ -3,7 +3,7 @@
 import re
 from typing import NoReturn
 
-from flask import abort
+from flask import abort, request
 
 from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME
 from page_tracker.web.answers import json_error
@@ -46,3 +46,11 @@ def callback(value: str) -> str:
     if not CALLBACK.fullmatch(value):
         bad_request("callback must be a plain JavaScript identifier: [A-Za-z_$][A-Za-z0-9_$]*")
     return value
+
+
+def bearer_token() -> str | None:
+    """Return the token sent as `Authorization: Bearer ...`, if any."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return None

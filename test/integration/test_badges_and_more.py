@@ -120,6 +120,7 @@ def test_post_import_takes_csv_rows_from_a_dead_service(client: FlaskClient) -> 
     [
         ({}, "a,b,c\n", 401),
         ({"Authorization": "Bearer wrong"}, "a,b,c\n", 401),
+        ({"Authorization": "Bearer caf\u00e9"}, "a,b,c\n", 401),
         (ADMIN, "old.site,page-one,many\n", 400),
         (ADMIN, "old.site,page-one\n", 400),
     ],

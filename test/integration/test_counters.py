@@ -236,6 +236,34 @@ def test_every_key_a_hit_writes_expires_and_shares_one_hash_slot(
     assert {key_slot(name.encode()) for name in written} == {key_slot(b"site.one")}
 
 
+def test_lifetimes_are_renewed_by_the_first_hit_of_each_hour(
+    client: FlaskClient, redis_client: redis.Redis, clock: Clock
+) -> None:
+    client.get("/hit/site.one/home")
+    counter, totals = "pt:{site.one}:c:home", "pt:{site.one}:totals"
+    for name in (counter, totals, "pt:{site.one}:u:home:all"):
+        redis_client.expire(name, 100)
+    clock.now += timedelta(minutes=10)
+    client.get("/hit/site.one/home")  # the same hour: lifetimes stand
+    assert redis_client.ttl(counter) <= 100
+    clock.now += timedelta(hours=1)
+    client.get("/hit/site.one/home")  # a new hour: every lifetime is renewed
+    for name in (counter, totals, "pt:{site.one}:u:home:all"):
+        assert redis_client.ttl(name) > 365 * 86400 - 5
+
+
+def test_a_counter_deleted_and_hit_again_in_the_same_hour_expires(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    key = created(client)
+    client.get("/hit/site.one/home")
+    assert client.post("/delete/site.one/home", headers=bearer(key)).status_code == 200
+    client.get("/hit/site.one/home")
+    written = redis_client.keys("pt:{site.one}:*")
+    assert len(written) == 5
+    assert all(redis_client.ttl(name) > 0 for name in written)
+
+
 def test_history_counts_hits_and_unique_visitors_per_day(client: FlaskClient, clock: Clock) -> None:
     for address in ("192.0.2.1", "192.0.2.1", "192.0.2.2"):
         client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": address})

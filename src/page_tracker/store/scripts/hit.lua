@@ -2,23 +2,28 @@
 -- visitor sketches, and renew the lifetimes. All keys share the namespace's hash slot.
 -- KEYS: counter, hours of today, uniques of today, uniques all time, namespace totals
 -- ARGV: now (unix s), hour (0-23), visitor id, retention (s), history (s)
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'created', ARGV[1], 'admin', '')
+local created = redis.call('HSETNX', KEYS[1], 'created', ARGV[1]) == 1
+if created then
+  redis.call('HSET', KEYS[1], 'admin', '')
 end
 local value = redis.call('HINCRBY', KEYS[1], 'value', 1)
 redis.call('HSET', KEYS[1], 'updated', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
--- A day's keys are only written that day: setting their lifetime when they change is enough.
-if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then
+redis.call('HINCRBY', KEYS[5], 'hits', 1)
+-- Lifetimes are renewed on a counter's first hit of each hour, not on every hit: an idle
+-- counter still expires within an hour of its retention, and most hits make four fewer calls.
+if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 or created then
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
   redis.call('EXPIRE', KEYS[2], ARGV[5])
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+  redis.call('EXPIRE', KEYS[5], ARGV[4])
 end
+-- A sketch may be new whenever it changes; a day's sketch is only written that day.
 if redis.call('PFADD', KEYS[3], ARGV[3]) == 1 then
   redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
-redis.call('PFADD', KEYS[4], ARGV[3])
-redis.call('EXPIRE', KEYS[4], ARGV[4])
-redis.call('HINCRBY', KEYS[5], 'hits', 1)
-redis.call('EXPIRE', KEYS[5], ARGV[4])
+if redis.call('PFADD', KEYS[4], ARGV[3]) == 1 then
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
 -- Lua numbers are doubles: past 2^53 return the value as Redis stores it, as a string.
 if math.abs(value) < 9007199254740992 then
   return value

@@ -9,10 +9,11 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from page_tracker.config import load_config
-from page_tracker.extensions import CLOCK, POLICY, REDIS, SECRETS, system_clock
+from page_tracker.extensions import CLOCK, POLICY, REDIS, SECRETS, SITES, system_clock
 from page_tracker.services.counters import Policy
+from page_tracker.services.sites import SiteBook
 from page_tracker.store.connection import connect
-from page_tracker.web import admin, badges, counters, docs, health, home
+from page_tracker.web import admin, badges, counters, docs, health, home, sites, tracking
 from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.ratelimit import init_rate_limit
 
@@ -28,13 +29,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[REDIS] = client
     app.extensions[CLOCK] = system_clock
     app.extensions[SECRETS] = {}
+    app.extensions[SITES] = SiteBook()
     app.extensions[POLICY] = Policy(app.config["RETENTION_DAYS"], app.config["HISTORY_DAYS"])
     # Close the pool's sockets when the app goes away, at the latest when the worker exits.
     weakref.finalize(app, client.close)
     register_error_handlers(app)
     # /get/default/x and /get/x name the same counter; answer both rather than redirect.
     app.url_map.redirect_defaults = False
-    for blueprint in (home.bp, health.bp, counters.bp, badges.bp, admin.bp, docs.bp):
+    blueprints = (
+        home.bp,
+        health.bp,
+        counters.bp,
+        badges.bp,
+        admin.bp,
+        docs.bp,
+        tracking.bp,
+        sites.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     init_rate_limit(app)
     return app

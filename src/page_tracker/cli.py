@@ -16,7 +16,7 @@ from page_tracker import server
 from page_tracker.config import ConfigError, load_config
 from page_tracker.embedded import EmbeddedRedisError, RedisServer
 from page_tracker.extensions import system_clock
-from page_tracker.services import transfer
+from page_tracker.services import sites, transfer
 from page_tracker.store.connection import connect
 
 DEFAULT_DATA_DIR = platformdirs.user_data_path("page-tracker")
@@ -106,3 +106,94 @@ def import_command(source: IO[str], *, replace: bool) -> None:
             skipped += summary["skipped"]
             progress.update()
     click.echo(f"imported {imported} counters, skipped {skipped} that already existed", err=True)
+
+
+@main.group()
+def site() -> None:
+    """Register and list the sites that report page views (REDIS_URL names the Redis)."""
+
+
+@site.command("add")
+@click.argument("name")
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    required=True,
+    help="A domain allowed to report; repeat for more. Subdomains are included.",
+)
+@click.option("--tz", default="UTC", show_default=True, help="The IANA zone of the site's days.")
+@click.option("--retention-days", default=365, show_default=True, type=int)
+@click.option(
+    "--honor-dnt/--ignore-dnt",
+    default=True,
+    show_default=True,
+    help="Leave out visitors who send Do-Not-Track or Global Privacy Control.",
+)
+def site_add(
+    name: str, domains: tuple[str, ...], tz: str, retention_days: int, *, honor_dnt: bool
+) -> None:  # fmt: skip
+    """Register site NAME; its script tag is printed."""
+    redis, _ = _redis()
+    with redis:
+        try:
+            new = sites.make_site(
+                name, list(domains), tz, retention_days, honor_dnt, int(system_clock().timestamp())
+            )
+            sites.add(redis, new)
+        except sites.SiteError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"registered {name}; add this to its pages (with this server's address):")
+    click.echo(f'<script defer src="https://YOUR-SERVER/script.js" data-site="{name}"></script>')
+
+
+@site.command("list")
+def site_list() -> None:
+    """Print every site with its domains and time zone."""
+    redis, _ = _redis()
+    with redis:
+        for name in sites.names(redis):
+            found = sites.load(redis, name)
+            click.echo(f"{name}\t{','.join(found.domains)}\t{found.tz}\t{found.retention_days}d")
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke API tokens (stored only as hashes)."""
+
+
+@token.command("add")
+@click.option("--scope", type=click.Choice(sites.SCOPES), required=True)
+@click.option("--site", "site_name", default="", help="The site a read or ingest token is for.")
+def token_add(scope: str, site_name: str) -> None:
+    """Create a token and print it: it is shown only this once."""
+    redis, _ = _redis()
+    with redis:
+        try:
+            token_id, secret = sites.mint_token(
+                redis, scope, site_name, int(system_clock().timestamp())
+            )
+        except sites.SiteError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"token {token_id} ({scope}{' of ' + site_name if site_name else ''}):", err=True)
+    click.echo(secret)
+
+
+@token.command("list")
+def token_list() -> None:
+    """Print every token's id, scope and site (never the token itself)."""
+    redis, _ = _redis()
+    with redis:
+        for entry in sites.tokens(redis):
+            click.echo(f"{entry['id']}\t{entry['scope']}\t{entry['site'] or '*'}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke the token TOKEN_ID: it stops working at once."""
+    redis, _ = _redis()
+    with redis:
+        if not sites.revoke_token(redis, token_id):
+            raise click.ClickException(f"no token {token_id}")
+    click.echo(f"revoked {token_id}")

@@ -7,12 +7,14 @@ from flask import current_app
 from redis import Redis
 
 from page_tracker.services.counters import Policy
+from page_tracker.services.sites import SiteBook
 
 # Keys in `app.extensions`; tests swap the client and the clock here, at the injection point.
 REDIS = "page_tracker.redis"
 CLOCK = "page_tracker.clock"
 SECRETS = "page_tracker.visitor_secrets"
 POLICY = "page_tracker.policy"
+SITES = "page_tracker.sites"
 
 
 def redis_client() -> Redis:
@@ -27,15 +29,19 @@ def system_clock() -> datetime:
 
 
 class Runtime(NamedTuple):
-    """What a request takes from its app: Redis, the time, the retention, visitor secrets."""
+    """What a request takes from its app: Redis, the time, the retention, secrets, sites."""
 
     redis: Redis
     now: datetime
     policy: Policy
     secrets: dict[date, bytes]
+    sites: SiteBook
 
 
 def runtime() -> Runtime:
     """Return the current app's clients and settings, with the time of this call."""
     extensions = current_app.extensions
-    return Runtime(extensions[REDIS], extensions[CLOCK](), extensions[POLICY], extensions[SECRETS])
+    return Runtime(
+        extensions[REDIS], extensions[CLOCK](), extensions[POLICY], extensions[SECRETS],
+        extensions[SITES],
+    )  # fmt: skip

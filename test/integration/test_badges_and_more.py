@@ -192,6 +192,11 @@ CALLS = [
     ("get", "/stats", {}), ("get", "/badge/site.one/home.svg", {}),
     ("get", "/badge/site.one/home.svg?color=x", {}), ("post", "/create", {}),
     ("post", "/import", ADMIN), ("get", "/openapi.json", {}), ("get", "/readyz", {}),
+    ("get", "/script.js", {}), ("post", "/api/event", {}), ("get", "/p.gif", {}),
+    ("post", "/api/events", {}), ("post", "/api/events", ADMIN), ("post", "/api/sites", ADMIN),
+    ("get", "/api/sites", {}), ("get", "/api/sites", ADMIN), ("get", "/api/sites/none", ADMIN),
+    ("post", "/api/sites/none/tokens", ADMIN), ("delete", "/api/tokens/abc", ADMIN),
+    ("get", "/api/sites/none/stats", ADMIN), ("get", "/api/sites/none/export.csv", {}),
 ]  # fmt: skip
 
 

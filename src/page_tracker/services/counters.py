@@ -60,20 +60,27 @@ def hash_admin_key(admin_key: str) -> str:
     return hashlib.sha256(admin_key.encode()).hexdigest()
 
 
-def visitor_id(
-    redis: Redis, now: datetime, ip: str, user_agent: str, known: dict[date, bytes]
-) -> str:
-    """Return a visitor id that is stable for a UTC day and reveals neither the IP nor the UA.
+def day_secret(redis: Redis, day: date, known: dict[date, bytes]) -> bytes:
+    """Return the random secret that keys visitor ids on `day`, shared by every worker.
 
-    `known` caches the day's secret: once set in Redis it never changes, so each process asks
-    for it once a day rather than once a hit.
+    `known` caches secrets: once set in Redis a day's secret never changes, so each process
+    asks for it once a day rather than once a hit.  Sites in far-apart time zones are on
+    different dates at once, so a few days are kept.
     """
-    day = now.date()
     secret = known.get(day)
     if secret is None:
         secret = bytes.fromhex(store.visitor_secret(redis, day, secrets.token_hex(32)))
-        known.clear()
+        for old in sorted(known)[:-3]:
+            del known[old]
         known[day] = secret
+    return secret
+
+
+def visitor_id(
+    redis: Redis, now: datetime, ip: str, user_agent: str, known: dict[date, bytes]
+) -> str:
+    """Return a visitor id that is stable for a UTC day and reveals neither the IP nor the UA."""
+    secret = day_secret(redis, now.date(), known)
     # BLAKE2 keyed with the secret is a MAC in one call, several times faster than HMAC.
     return hashlib.blake2b(f"{ip}\n{user_agent}".encode(), key=secret, digest_size=16).hexdigest()
 

@@ -119,10 +119,13 @@ def all_time_uniques(redis: Redis, namespace: str, key: str) -> int:
 
 
 def visitor_secret(redis: Redis, day: date, candidate: str) -> str:
-    """Return the day's secret, storing `candidate` if the day has none yet (TTL 2 days)."""
+    """Return the date's secret, storing `candidate` if it has none yet (TTL 3 days).
+
+    Three days cover a date in every time zone from UTC+14 to UTC-12, with room to spare.
+    """
     name = keys.visitor_secret(day)
     pipe = redis.pipeline(transaction=False)
-    pipe.set(name, candidate, nx=True, ex=2 * DAY_S)
+    pipe.set(name, candidate, nx=True, ex=3 * DAY_S)
     pipe.get(name)
     _, secret = pipe.execute()
     return str(secret)

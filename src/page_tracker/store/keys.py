@@ -43,8 +43,69 @@ def namespace_totals(namespace: str) -> str:
 
 
 def visitor_secret(day: date) -> str:
-    """Return the key of the random secret that keys visitor ids on a UTC day (TTL 2 days)."""
+    """Return the key of the random secret that keys visitor ids on a date (TTL 3 days)."""
     return f"pt:secret:{day.isoformat()}"
+
+
+# Website analytics.  A site is a namespace, so its keys carry the {site} tag too.  Day keys
+# name the site's local date (days are fixed at ingest) and expire when that day is older than
+# the site's retention; the script that writes them sets that time.
+SITES = "pt:sites"  # the registry of site names: no TTL, a site lives until it is removed
+TOKEN_PATTERN = "pt:token:*"  # noqa: S105  # nosec B105: a key pattern, not a password
+
+
+def site(name: str) -> str:
+    """Return the hash of a site's settings (no TTL: it lives until it is removed)."""
+    return f"pt:{{{name}}}:site"
+
+
+def token(token_id: str) -> str:
+    """Return the hash of an API token: its SHA-256, scope and site (no TTL: until revoked)."""
+    return f"pt:token:{token_id}"
+
+
+def _day(site: str, day: date) -> str:
+    return f"pt:{{{site}}}:a:{day.isoformat()}"
+
+
+def day_counts(site: str, day: date) -> str:
+    """Return the hash of a site's day: views, bots, views per hour and per browser, OS, device."""
+    return f"{_day(site, day)}:n"
+
+
+def day_pages(site: str, day: date) -> str:
+    """Return the sorted set of a site's pages by views on a day."""
+    return f"{_day(site, day)}:p"
+
+
+def day_referrers(site: str, day: date) -> str:
+    """Return the sorted set of a site's referring hosts by views on a day."""
+    return f"{_day(site, day)}:r"
+
+
+def day_sources(site: str, day: date) -> str:
+    """Return the sorted set of a site's utm_source values by views on a day."""
+    return f"{_day(site, day)}:s"
+
+
+def day_visitors(site: str, day: date) -> str:
+    """Return the HyperLogLog of a site's visitors on a day."""
+    return f"{_day(site, day)}:v"
+
+
+def hour_visitors(site: str, day: date, hour: int) -> str:
+    """Return the HyperLogLog of a site's visitors in one hour of a day."""
+    return f"{_day(site, day)}:v:{hour:02d}"
+
+
+def page_visitors(site: str, day: date, page: str) -> str:
+    """Return the HyperLogLog of one page's visitors on a day."""
+    return f"{_day(site, day)}:pv:{page}"
+
+
+def top_scratch(site: str, nonce: str) -> str:
+    """Return a short-lived key where a range's top list is summed (expires in seconds)."""
+    return f"pt:{{{site}}}:a:scratch:{nonce}"
 
 
 def parse_counter(name: str) -> tuple[str, str]:

@@ -84,6 +84,102 @@ def _with_params(operations: dict[str, Any], params: list[dict[str, Any]]) -> di
     }
 
 
+def _analytics_paths() -> dict[str, Any]:
+    """Return the paths of website analytics: ingest, sites, tokens and figures."""
+    site = [{"name": "name", "in": "path", "required": True, "schema": _NAME}]
+    bearer: list[dict[str, list[str]]] = [{"bearerToken": []}]
+    accepted = _json("Accepted; status says whether it was counted", {"status": {"type": "string"}})
+    event = {
+        "type": "object",
+        "required": ["site", "url"],
+        "properties": {
+            "site": _NAME,
+            "url": {"type": "string", "maxLength": 2048},
+            "referrer": {"type": "string", "maxLength": 2048},
+            "width": {"type": "integer", "minimum": 0},
+            "dnt": {"type": "boolean"},
+            "ip": {"type": "string"},
+            "user_agent": {"type": "string"},
+            "timestamp": {"type": "number"},
+        },
+    }
+    results = _json(
+        "One result per event, in order",
+        {
+            "accepted": _VALUE,
+            "rejected": _VALUE,
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"index": _VALUE, "status": _VALUE, "error": {"type": "string"}},
+                },
+            },
+        },
+    )
+    settings = {"$ref": "#/components/responses/Site"}
+    range_params = [
+        _query("from", {"type": "string", "format": "date"}),
+        _query("to", {"type": "string", "format": "date"}),
+        _query("tz", {"type": "string"}),
+        _TOKEN,
+    ]
+    text = {"content": {"text/javascript": {"schema": {"type": "string"}}}}
+    return {
+        "/script.js": {"get": {"summary": "The tracking script", "responses": {
+            "200": {"description": "The script", **text},
+            "304": {"description": "Not modified"}}}},
+        "/api/event": {"post": {
+            "summary": "Count one page view (sent by the script)",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": event}, "text/plain": {"schema": event}}},
+            "responses": {"202": accepted, **_errors(400, 403, 404, 413, 503)}}},
+        "/p.gif": {"get": {
+            "summary": "Count a page view from an image; answers a 1x1 GIF",
+            "parameters": [_query("site", _NAME, required=True),
+                           _query("url", {"type": "string"}), _query("ref", {"type": "string"})],
+            "responses": {"202": {"description": "Counted", "content": {"image/gif": {}}},
+                          **_errors(400, 403, 404, 503)}}},
+        "/api/events": {"post": {
+            "summary": "Count up to 1000 server-side page views", "security": bearer,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "array", "maxItems": 1000, "items": event}}}},
+            "responses": {"202": results, **_errors(400, 401, 403, 413, 503)}}},
+        "/api/sites": {
+            "post": {"summary": "Register a site", "security": bearer,
+                     "responses": {"201": settings, **_errors(400, 401, 403, 409, 503)}},
+            "get": {"summary": "List sites", "security": bearer,
+                    "responses": {"200": _json("Names", {"sites": {"type": "array"}}),
+                                  **_errors(401, 403, 503)}}},
+        "/api/sites/{name}": {"get": {
+            "summary": "A site's settings", "security": bearer, "parameters": [*site, _TOKEN],
+            "responses": {"200": settings, **_errors(400, 401, 403, 404, 503)}}},
+        "/api/sites/{name}/tokens": {"post": {
+            "summary": "Create a read or ingest token for a site", "security": bearer,
+            "parameters": site,
+            "responses": {"201": _json("The token, shown only this once", {
+                "id": {"type": "string"}, "token": {"type": "string"},
+                "scope": {"type": "string"}, "site": _NAME}),
+                **_errors(400, 401, 403, 404, 503)}}},
+        "/api/tokens/{token_id}": {"delete": {
+            "summary": "Revoke a token", "security": bearer,
+            "parameters": [{"name": "token_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": _json("Revoked", {"revoked": {"type": "string"}}),
+                          **_errors(401, 403, 404, 503)}}},
+        "/api/sites/{name}/stats": {"get": {
+            "summary": "Totals, time series and top lists over a range of the site's days",
+            "security": bearer, "parameters": [*site, *range_params],
+            "responses": {"200": {"$ref": "#/components/responses/Stats"},
+                          **_errors(400, 401, 403, 404, 503)}}},
+        "/api/sites/{name}/export.csv": {"get": {
+            "summary": "The same figures as CSV: section, name, views, visitors",
+            "security": bearer, "parameters": [*site, *range_params],
+            "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                          **_errors(400, 401, 403, 404, 503)}}},
+    }  # fmt: skip
+
+
 @cache
 def document() -> dict[str, Any]:
     """Return the OpenAPI document (built once)."""
@@ -132,6 +228,7 @@ def document() -> dict[str, Any]:
             "text/csv": {"schema": {"type": "string"}}}},
         "responses": {"200": _json("Summary", {"imported": _VALUE, "skipped": _VALUE}),
                       **_errors(400, 401, 403, 413, 503)}}}  # fmt: skip
+    paths.update(_analytics_paths())
     paths["/"] = {"get": {"summary": "The seed page: counts its own views", "responses": {
         "200": {"description": "This page has been seen N times.",
                 "content": {"text/plain": {"schema": {"type": "string"}}}},
@@ -155,7 +252,8 @@ def document() -> dict[str, Any]:
         "info": {"title": "page-tracker", "version": "1"},
         "paths": paths,
         "components": {
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"},
+                                "bearerToken": {"type": "http", "scheme": "bearer"}},
             "responses": {
                 "Error": _json("What was wrong", {"error": {"type": "string"},
                                                   "message": {"type": "string"}}),
@@ -168,6 +266,18 @@ def document() -> dict[str, Any]:
                     "updated": {"type": "string", "format": "date-time"},
                     "expires_in": {"type": "integer"}, "has_admin_key": {"type": "boolean"},
                     "unique_visitors": {"type": "integer"}}),
+                "Site": _json("A site's settings", {
+                    "name": _NAME, "domains": {"type": "array", "items": {"type": "string"}},
+                    "tz": {"type": "string"}, "retention_days": {"type": "integer"},
+                    "honor_dnt": {"type": "boolean"},
+                    "created": {"type": "string", "format": "date-time"}}),
+                "Stats": _json("A site's figures", {
+                    "site": _NAME, "tz": {"type": "string"}, "from": {"type": "string"},
+                    "to": {"type": "string"}, "interval": {"enum": ["hour", "day"]},
+                    "totals": {"type": "object"}, "series": {"type": "array"},
+                    "pages": {"type": "array"}, "referrers": {"type": "array"},
+                    "sources": {"type": "array"}, "browsers": {"type": "array"},
+                    "os": {"type": "array"}, "devices": {"type": "array"}}),
                 "History": _json("Per-day figures", {
                     "namespace": _NAME, "key": _NAME, "tz": {"type": "string"},
                     "days": {"type": "array", "items": {"type": "object"}}}),

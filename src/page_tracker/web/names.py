@@ -3,7 +3,7 @@
 import re
 from typing import NoReturn
 
-from flask import abort, request
+from flask import Response, abort, request
 
 from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME
 from page_tracker.web.answers import json_error
@@ -12,9 +12,14 @@ CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 DEFAULT_NAMESPACE = "default"
 
 
+def abort_with(response: Response) -> NoReturn:
+    """Stop the request with `response` as the answer."""
+    abort(response)
+
+
 def bad_request(message: str) -> NoReturn:
     """Stop the request with a 400 whose JSON body says `message`."""
-    abort(json_error(400, message))
+    abort_with(json_error(400, message))
 
 
 def name(value: str, what: str) -> str:

@@ -10,7 +10,7 @@ from redis.exceptions import NoScriptError
 
 SOURCES = {
     name: (files(__name__) / f"{name}.lua").read_text(encoding="utf-8")
-    for name in ("hit", "create", "admin")
+    for name in ("hit", "create", "admin", "ingest")
 }
 # Redis names scripts by their SHA-1; it is an identifier here, not a security measure.
 SHAS = {
@@ -26,3 +26,9 @@ def run(redis: Redis, name: str, keys: Sequence[str], args: Sequence[Any]) -> An
     except NoScriptError:
         redis.script_load(SOURCES[name])
         return redis.evalsha(SHAS[name], len(keys), *keys, *args)
+
+
+def load(redis: Redis, name: str) -> None:
+    """Load script `name` unless this Redis has it, so a pipeline can run it by its SHA."""
+    if not redis.script_exists(SHAS[name])[0]:
+        redis.script_load(SOURCES[name])

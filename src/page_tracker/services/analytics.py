@@ -1,0 +1,338 @@
+"""Website analytics: page views checked, classified and counted; figures over a range."""
+
+import hashlib
+import ipaddress
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import ua_parser
+from crawlerdetect import CrawlerDetect
+from redis import Redis
+
+from page_tracker.services.counters import day_secret
+from page_tracker.services.sites import Site
+from page_tracker.store import analytics as store
+from page_tracker.store import keys
+
+MAX_URL = 2048
+MAX_USER_AGENT = 1024
+MAX_WIDTH = 100_000
+MAX_SOURCE = 100
+# A logged page view may be sent late, but not from the future beyond clock skew.
+MAX_SKEW_S = 300
+MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Firefox OS"}
+_CRAWLERS = CrawlerDetect()
+
+
+class EventError(ValueError):
+    """A page view that cannot be counted; `status` says why (400 malformed, 403 refused)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PageView:
+    """A page view as reported, checked but not yet tied to a site."""
+
+    site: str
+    host: str | None
+    page: str
+    referrer: str | None
+    source: str | None
+    dnt: bool = False
+    ip: str | None = None
+    user_agent: str | None = None
+    timestamp: float | None = None
+
+
+def _text(event: Mapping[str, Any], name: str, limit: int) -> str | None:
+    value = event.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise EventError(400, f"{name} must be a string of at most {limit} characters")
+    return value
+
+
+def parse_event(event: Any, *, server_side: bool = False) -> PageView:
+    """Return a checked page view, or raise EventError saying what is wrong.
+
+    `server_side` events (batches) may name a page by path and carry the visitor's ip,
+    user_agent and the timestamp of the view.
+    """
+    if not isinstance(event, dict):
+        raise EventError(400, "an event must be a JSON object")
+    site = event.get("site")
+    if not isinstance(site, str) or not site:
+        raise EventError(400, "site is required: the name the site was registered with")
+    url = _text(event, "url", MAX_URL)
+    if url is None:
+        raise EventError(400, "url is required: the page's address")
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        host: str | None = parts.hostname
+    elif server_side and url.startswith("/") and not url.startswith("//"):
+        host = None
+    else:
+        allowed = "an absolute http(s) URL" + (" or a path starting with /" if server_side else "")
+        raise EventError(400, f"url must be {allowed}, got {url[:100]!r}")
+    width = event.get("width")
+    if width is not None and (
+        isinstance(width, bool) or not isinstance(width, int) or not 0 <= width <= MAX_WIDTH
+    ):
+        raise EventError(400, f"width must be an integer from 0 to {MAX_WIDTH}")
+    dnt = event.get("dnt", False)
+    if not isinstance(dnt, bool):
+        raise EventError(400, "dnt must be true or false")
+    referrer = _text(event, "referrer", MAX_URL)
+    source = parse_qs(parts.query).get("utm_source", [None])[0]
+    view = PageView(
+        site=site, host=host, page=parts.path or "/",
+        referrer=(urlsplit(referrer).hostname or None) if referrer else None,
+        source=source.strip().lower()[:MAX_SOURCE] or None if source else None, dnt=dnt,
+    )  # fmt: skip
+    if not server_side:
+        return view
+    return _server_side(view, event)
+
+
+def _server_side(view: PageView, event: Mapping[str, Any]) -> PageView:
+    ip = _text(event, "ip", 64)
+    if ip is not None:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise EventError(400, f"ip must be an IPv4 or IPv6 address, got {ip!r}") from None
+    timestamp = event.get("timestamp")
+    if timestamp is not None and (
+        isinstance(timestamp, bool) or not isinstance(timestamp, int | float)
+    ):
+        raise EventError(400, "timestamp must be a number: seconds since 1970 (UTC)")
+    return PageView(
+        view.site, view.host, view.page, view.referrer, view.source, view.dnt,
+        ip, _text(event, "user_agent", MAX_USER_AGENT), timestamp,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Agent:
+    """What a User-Agent says of the visitor: a bot, or a browser on an OS and a device."""
+
+    bot: bool
+    browser: str = ""
+    os: str = ""
+    device: str = ""
+
+
+@lru_cache(maxsize=8192)
+def classify(user_agent: str) -> Agent:
+    """Return what `user_agent` says (a missing one is a bot: every browser sends one)."""
+    if not user_agent.strip() or _CRAWLERS.is_crawler(user_agent):
+        return Agent(bot=True)
+    parsed = ua_parser.parse(user_agent)
+    if parsed.device is not None and parsed.device.family == "Spider":
+        return Agent(bot=True)
+    browser = parsed.user_agent.family if parsed.user_agent else "Other"
+    system = parsed.os.family if parsed.os else "Other"
+    model = parsed.device.family if parsed.device else ""
+    if "iPad" in model or "Tablet" in model or (system == "Android" and "Mobile" not in user_agent):
+        device = "tablet"
+    elif system in MOBILE_OS or "Mobile" in user_agent:
+        device = "mobile"
+    else:
+        device = "desktop"
+    return Agent(bot=False, browser=browser, os=system, device=device)
+
+
+def check_origin(site: Site, view: PageView, origin: str | None) -> None:
+    """Raise EventError 403 unless the page and the sending origin are the site's domains."""
+    if view.host is not None and not site.allows(view.host):
+        raise EventError(403, f"{view.host} is not a domain of site {site.name}")
+    if origin:
+        host = urlsplit(origin).hostname
+        if host is None or not site.allows(host):
+            raise EventError(403, f"origin {origin[:100]!r} may not report to site {site.name}")
+
+
+def visitor_id(secret: bytes, site: str, ip: str, user_agent: str) -> str:
+    """Return an id of a visitor to `site` that is stable for the secret's day only."""
+    message = f"{site}\n{ip}\n{user_agent}".encode()
+    return hashlib.blake2b(message, key=secret, digest_size=8).hexdigest()
+
+
+def expires_at(site: Site, day: date) -> int:
+    """Return the unix time the data of `day` outlives the site's retention."""
+    end = datetime.combine(day + timedelta(days=site.retention_days + 1), time(), site.zone)
+    return int(end.timestamp())
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A page view ready to count: where, when (UTC), by whom."""
+
+    view: PageView
+    when: datetime
+    agent: Agent
+    visitor: str | None
+
+
+# A server-side event that names no User-Agent: a view, of a browser nobody knows.
+UNKNOWN_AGENT = Agent(bot=False, browser="Unknown", os="Unknown", device="unknown")
+
+
+def visit(
+    redis: Redis, known: dict[date, bytes], site: Site, view: PageView, when: datetime,
+    ip: str | None, user_agent: str | None,
+) -> Visit:  # fmt: skip
+    """Return the view classified, with its visitor's id for the site's day (None if unknown)."""
+    agent = classify(user_agent) if user_agent is not None else UNKNOWN_AGENT
+    if agent.bot or (ip is None and user_agent is None):
+        return Visit(view, when, agent, None)
+    secret = day_secret(redis, local_day(site, when), known)
+    return Visit(view, when, agent, visitor_id(secret, site.name, ip or "", user_agent or ""))
+
+
+def local_day(site: Site, when: datetime) -> date:
+    """Return the site's date at `when`."""
+    return when.astimezone(site.zone).date()
+
+
+def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
+    """Return the writes that count `visits` of `site`."""
+    writes = store.Plan()
+    name = site.name
+    for visit in visits:
+        local = visit.when.astimezone(site.zone)
+        day = local.date()
+        expire = expires_at(site, day)
+        counts = keys.day_counts(name, day)
+        if visit.agent.bot:
+            writes.count("h", counts, "bots", expire)
+            continue
+        agent, view = visit.agent, visit.view
+        for field in ("views", f"h{local.hour:02d}", "b:" + agent.browser, "o:" + agent.os,
+                      "d:" + agent.device):  # fmt: skip
+            writes.count("h", counts, field, expire)
+        writes.count("z", keys.day_pages(name, day), view.page, expire)
+        if view.referrer and view.referrer != view.host and not site.allows(view.referrer):
+            writes.count("z", keys.day_referrers(name, day), view.referrer, expire)
+        if view.source:
+            writes.count("z", keys.day_sources(name, day), view.source, expire)
+        if visit.visitor is not None:
+            writes.add(keys.day_visitors(name, day), visit.visitor, expire)
+            writes.add(keys.hour_visitors(name, day, local.hour), visit.visitor, expire)
+            writes.add(keys.page_visitors(name, day, view.page), visit.visitor, expire)
+    return writes
+
+
+def record(redis: Redis, plans: Sequence[store.Plan]) -> None:
+    """Apply the plans of one request: each site's atomically, all in one round trip."""
+    store.apply(redis, plans)
+
+
+def check_time(site: Site, timestamp: float | None, now: datetime) -> datetime:
+    """Return when a view happened: now, or its timestamp if within the site's retention."""
+    if timestamp is None:
+        return now
+    when = datetime.fromtimestamp(timestamp, UTC)
+    if when > now + timedelta(seconds=MAX_SKEW_S):
+        raise EventError(400, "timestamp is in the future")
+    if local_day(site, when) < local_day(site, now) - timedelta(days=site.retention_days):
+        raise EventError(400, f"timestamp is older than the site's {site.retention_days} days")
+    return when
+
+
+# Figures over a range.
+
+MAX_RANGE_DAYS = 3660
+HOURLY_UP_TO_DAYS = 2
+TOP = 10
+GROUPS = {"b:": "browsers", "o:": "os", "d:": "devices"}
+
+
+def _ranked(totals: Counter[str], limit: int) -> list[tuple[str, int]]:
+    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def stats(redis: Redis, site: Site, first: date, last: date, limit: int = TOP) -> dict[str, Any]:
+    """Return a site's totals, time series and top lists from `first` to `last` (its days)."""
+    name = site.name
+    dates = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    stored = store.days(redis, name, dates)
+    groups: dict[str, Counter[str]] = {group: Counter() for group in GROUPS.values()}
+    for day in stored:
+        for field, value in day.counts.items():
+            if (group := GROUPS.get(field[:2])) is not None:
+                groups[group][field[2:]] += value
+    hourly = len(dates) <= HOURLY_UP_TO_DAYS
+    series = _hours(redis, site, stored) if hourly else [
+        {"time": day.day.isoformat(), "views": day.counts.get("views", 0),
+         "visitors": day.visitors} for day in stored
+    ]  # fmt: skip
+    pages = store.top(redis, name, [keys.day_pages(name, day) for day in dates], limit)
+    page_visitors = store.page_visitors(redis, name, [page for page, _ in pages], dates)
+
+    def top(key: Callable[[str, date], str], label: str) -> list[dict[str, Any]]:
+        ranked = store.top(redis, name, [key(name, day) for day in dates], limit)
+        return [{label: member, "views": views} for member, views in ranked]
+
+    return {
+        "site": name, "tz": site.tz, "from": first.isoformat(), "to": last.isoformat(),
+        "interval": "hour" if hourly else "day",
+        "totals": {
+            "views": sum(day.counts.get("views", 0) for day in stored),
+            "visitors": store.visitors(redis, [keys.day_visitors(name, day) for day in dates]),
+            "bots": sum(day.counts.get("bots", 0) for day in stored),
+        },
+        "series": series,
+        "pages": [{"page": page, "views": views, "visitors": count}
+                  for (page, views), count in zip(pages, page_visitors, strict=True)],
+        "referrers": top(keys.day_referrers, "referrer"),
+        "sources": top(keys.day_sources, "source"),
+        **{group: [{group_label(group): member, "views": views}
+                   for member, views in _ranked(totals, limit)]
+           for group, totals in groups.items()},
+    }  # fmt: skip
+
+
+def group_label(group: str) -> str:
+    """Return the name of one entry of a top list: browser, os or device."""
+    return {"browsers": "browser", "os": "os", "devices": "device"}[group]
+
+
+def _hours(redis: Redis, site: Site, stored: Sequence[store.Day]) -> list[dict[str, Any]]:
+    visitors = store.hour_visitors(redis, site.name, [day.day for day in stored])
+    series = []
+    for index, day in enumerate(stored):
+        for hour in range(24):
+            series.append({
+                "time": f"{day.day.isoformat()}T{hour:02d}:00",
+                "views": day.counts.get(f"h{hour:02d}", 0),
+                "visitors": visitors[index * 24 + hour],
+            })  # fmt: skip
+    return series
+
+
+def rows(figures: Mapping[str, Any]) -> list[list[str | int]]:
+    """Return `stats` figures as CSV rows: section, name, views, visitors."""
+    table: list[list[str | int]] = [["section", "name", "views", "visitors"]]
+    totals = figures["totals"]
+    table.append(["total", "", totals["views"], totals["visitors"]])
+    table.append(["bots", "", totals["bots"], ""])
+    table += [[figures["interval"], point["time"], point["views"], point["visitors"]]
+              for point in figures["series"]]  # fmt: skip
+    table += [["page", entry["page"], entry["views"], entry["visitors"]]
+              for entry in figures["pages"]]  # fmt: skip
+    for section, label in (
+        ("referrers", "referrer"), ("sources", "source"), ("browsers", "browser"), ("os", "os"),
+        ("devices", "device"),
+    ):  # fmt: skip
+        table += [[label, entry[label], entry["views"], ""] for entry in figures[section]]
+    return table

@@ -1,0 +1,208 @@
+"""Sites that report page views, and the API tokens that may read or feed them."""
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cachetools import TTLCache
+from redis import Redis
+
+from page_tracker.services.counters import NAME
+from page_tracker.store import sites as store
+
+SCOPES = ("admin", "read", "ingest")
+DOMAIN_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+MAX_RETENTION_DAYS = 3660
+# A site's settings are read on every page view; a worker keeps them this long.
+SETTINGS_CACHE_S = 10
+
+
+class SiteError(ValueError):
+    """A site or token request that cannot be carried out; the message says why."""
+
+
+class UnknownSiteError(SiteError):
+    """There is no site of that name."""
+
+
+class SiteExistsError(SiteError):
+    """A site of that name is already registered."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """A site: the domains allowed to report to it, its time zone and its retention."""
+
+    name: str
+    domains: tuple[str, ...]
+    tz: str
+    retention_days: int
+    honor_dnt: bool
+    created: int
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the site's time zone."""
+        return ZoneInfo(self.tz)
+
+    def allows(self, host: str) -> bool:
+        """Say whether `host` is one of the site's domains or a subdomain of one."""
+        host = host.lower().rstrip(".")
+        return any(host == domain or host.endswith("." + domain) for domain in self.domains)
+
+    def public(self) -> dict[str, object]:
+        """Return the settings as shown to API clients."""
+        return {
+            "name": self.name, "domains": list(self.domains), "tz": self.tz,
+            "retention_days": self.retention_days, "honor_dnt": self.honor_dnt,
+            "created": datetime.fromtimestamp(self.created).astimezone(self.zone).isoformat(),
+        }  # fmt: skip
+
+
+def domain(value: str) -> str:
+    """Return a host name in lower case, or raise SiteError."""
+    host = value.strip().lower().rstrip(".")
+    labels = host.split(".")
+    if not host or len(host) > 253 or not all(DOMAIN_LABEL.fullmatch(label) for label in labels):
+        raise SiteError(f"domain must be a host name such as example.com, got {value!r}")
+    return host
+
+
+def make_site(
+    name: Any, domains: Any, tz: Any = "UTC", retention_days: Any = 365, honor_dnt: Any = True,
+    created: int = 0,
+) -> Site:  # fmt: skip
+    """Return a validated site, or raise SiteError saying what is wrong."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise SiteError("name must be 3 to 64 characters of A-Z, a-z, 0-9, '_', '.' or '-'")
+    if not isinstance(domains, list) or not domains or len(domains) > 100:
+        raise SiteError("domains must be a list of 1 to 100 host names")
+    if not all(isinstance(d, str) for d in domains):
+        raise SiteError("domains must be host names")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
+        raise SiteError(f"tz must be an IANA time zone such as Europe/Paris, got {tz!r}") from error
+    if isinstance(retention_days, bool) or not isinstance(retention_days, int):
+        raise SiteError("retention_days must be an integer")
+    if not 1 <= retention_days <= MAX_RETENTION_DAYS:
+        raise SiteError(f"retention_days must be from 1 to {MAX_RETENTION_DAYS}")
+    if not isinstance(honor_dnt, bool):
+        raise SiteError("honor_dnt must be true or false")
+    unique = tuple(dict.fromkeys(domain(d) for d in domains))
+    return Site(name, unique, tz, retention_days, honor_dnt, created)
+
+
+def add(redis: Redis, site: Site) -> None:
+    """Register `site`; raise SiteError if the name is taken."""
+    settings = {
+        "domains": json.dumps(list(site.domains)), "tz": site.tz,
+        "retention_days": str(site.retention_days), "honor_dnt": "1" if site.honor_dnt else "0",
+        "created": str(site.created),
+    }  # fmt: skip
+    if not store.add_site(redis, site.name, settings):
+        raise SiteExistsError(f"site {site.name} already exists")
+
+
+def load(redis: Redis, name: str) -> Site:
+    """Return the site called `name`, or raise UnknownSiteError."""
+    settings = store.site_settings(redis, name)
+    if "domains" not in settings:
+        raise UnknownSiteError(f"no site {name}")
+    return Site(
+        name, tuple(json.loads(settings["domains"])), settings["tz"],
+        int(settings["retention_days"]), settings["honor_dnt"] == "1", int(settings["created"]),
+    )  # fmt: skip
+
+
+def names(redis: Redis) -> list[str]:
+    """Return every site's name, sorted."""
+    return store.site_names(redis)
+
+
+class SiteBook:
+    """Sites as one worker sees them: read from Redis, kept for SETTINGS_CACHE_S seconds."""
+
+    def __init__(self) -> None:
+        self._cache: TTLCache[str, Site] = TTLCache(maxsize=4096, ttl=SETTINGS_CACHE_S)
+        self._lock = threading.Lock()
+
+    def get(self, redis: Redis, name: str) -> Site:
+        """Return the site called `name`, or raise UnknownSiteError."""
+        with self._lock:
+            site = self._cache.get(name)
+        if site is None:
+            site = load(redis, name)
+            with self._lock:
+                self._cache[name] = site
+        return site
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a token allows: every site (admin), or reading or feeding one site."""
+
+    scope: str
+    site: str = ""
+
+    def can_read(self, site: str) -> bool:
+        """Say whether the holder may read `site`'s figures."""
+        return self.scope == "admin" or (self.scope == "read" and self.site == site)
+
+    def can_ingest(self, site: str) -> bool:
+        """Say whether the holder may send page views of `site` in batches."""
+        return self.scope == "admin" or (self.scope == "ingest" and self.site == site)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mint_token(redis: Redis, scope: str, site: str, created: int) -> tuple[str, str]:
+    """Create a token; return its public id and the token itself (shown only this once)."""
+    if scope not in SCOPES:
+        raise SiteError(f"scope must be one of {', '.join(SCOPES)}")
+    if scope == "admin" and site:
+        raise SiteError("an admin token is for every site: give no site")
+    if scope != "admin":
+        load(redis, site)
+    token_id = secrets.token_hex(6)
+    token = f"pt_{token_id}_{secrets.token_urlsafe(24)}"
+    fields = {"sha256": _digest(token), "scope": scope, "site": site, "created": str(created)}
+    store.add_token(redis, token_id, fields)
+    return token_id, token
+
+
+def authorize(redis: Redis, token: str) -> Grant | None:
+    """Return what `token` allows, or None if it is not a live token."""
+    prefix, _, rest = token.partition("_")
+    token_id, _, _ = rest.partition("_")
+    if prefix != "pt" or not token_id.isalnum() or len(token_id) > 32:
+        return None
+    fields = store.token_fields(redis, token_id)
+    if not fields or not hmac.compare_digest(fields["sha256"], _digest(token)):
+        return None
+    return Grant(fields["scope"], fields["site"])
+
+
+def revoke_token(redis: Redis, token_id: str) -> bool:
+    """Delete a token so it no longer works; return False if there was none."""
+    return store.remove_token(redis, token_id)
+
+
+def tokens(redis: Redis) -> list[dict[str, str]]:
+    """Return every token's id, scope, site and creation time (never the token)."""
+    found = []
+    for token_id in store.token_ids(redis):
+        fields = store.token_fields(redis, token_id)
+        if fields:
+            found.append({"id": token_id, "scope": fields["scope"], "site": fields["site"],
+                          "created": fields["created"]})  # fmt: skip
+    return sorted(found, key=lambda token: token["created"])

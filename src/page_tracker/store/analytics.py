@@ -1,0 +1,126 @@
+"""Page views of sites in Redis: write plans applied by one script, and reads over days."""
+
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import cast
+
+from redis import Redis
+
+from page_tracker.store import keys, scripts
+
+
+@dataclass
+class Plan:
+    """What a batch of page views adds to one site's keys, each key with its expiry time."""
+
+    counts: dict[str, tuple[str, int, Counter[str]]] = field(default_factory=dict)
+    sketches: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
+
+    def count(self, kind: str, key: str, member: str, expire_at: int) -> None:
+        """Add 1 to `member` of hash (kind 'h') or sorted set (kind 'z') `key`."""
+        entry = self.counts.get(key)
+        if entry is None:
+            entry = self.counts[key] = (kind, expire_at, Counter())
+        entry[2][member] += 1
+
+    def add(self, key: str, element: str, expire_at: int) -> None:
+        """Add `element` to HyperLogLog `key`."""
+        entry = self.sketches.get(key)
+        if entry is None:
+            entry = self.sketches[key] = (expire_at, set())
+        entry[1].add(element)
+
+    def arguments(self) -> tuple[list[str], list[str | int]]:
+        """Return the KEYS and ARGV of ingest.lua for this plan."""
+        names: list[str] = []
+        args: list[str | int] = []
+        for key, (kind, expire_at, increments) in self.counts.items():
+            names.append(key)
+            args += (kind, expire_at, 2 * len(increments))
+            for member, amount in increments.items():
+                args += (member, amount)
+        for key, (expire_at, elements) in self.sketches.items():
+            names.append(key)
+            args += ("p", expire_at, len(elements), *elements)
+        return names, args
+
+
+def apply(redis: Redis, plans: Sequence[Plan]) -> None:
+    """Apply each site's plan atomically, all in one round trip."""
+    if len(plans) == 1:
+        scripts.run(redis, "ingest", *plans[0].arguments())
+        return
+    # A pipeline cannot load a script halfway through: make sure Redis has it first.
+    scripts.load(redis, "ingest")
+    pipe = redis.pipeline(transaction=True)
+    for plan in plans:
+        names, args = plan.arguments()
+        pipe.evalsha(scripts.SHAS["ingest"], len(names), *names, *args)
+    pipe.execute()
+
+
+@dataclass(frozen=True)
+class Day:
+    """One day of a site as stored: its counts and its number of visitors."""
+
+    day: date
+    counts: dict[str, int]
+    visitors: int
+
+
+def days(redis: Redis, site: str, dates: Sequence[date]) -> list[Day]:
+    """Return the counts and visitors of each of `dates`, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for day in dates:
+        pipe.hgetall(keys.day_counts(site, day))
+        pipe.pfcount(keys.day_visitors(site, day))
+    replies = pipe.execute()
+    return [
+        Day(day, {name: int(value) for name, value in counts.items()}, int(visitors))
+        for day, counts, visitors in zip(dates, replies[::2], replies[1::2], strict=True)
+    ]
+
+
+def visitors(redis: Redis, names: Sequence[str]) -> int:
+    """Return the number of distinct visitors across the sketches `names`."""
+    return int(redis.pfcount(*names)) if names else 0
+
+
+def hour_visitors(redis: Redis, site: str, dates: Sequence[date]) -> list[int]:
+    """Return the visitors of every hour of `dates`, in order, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for day in dates:
+        for hour in range(24):
+            pipe.pfcount(keys.hour_visitors(site, day, hour))
+    return [int(count) for count in pipe.execute()]
+
+
+def top(redis: Redis, site: str, names: Sequence[str], limit: int) -> list[tuple[str, int]]:
+    """Return the `limit` highest (member, total) of sorted sets `names` summed."""
+    if not names:
+        return []
+    if len(names) == 1:
+        ranked = redis.zrevrange(names[0], 0, limit - 1, withscores=True)
+    else:
+        # Summing on the server sends back only the top: thousands of pages stay in Redis.
+        scratch = keys.top_scratch(site, secrets.token_hex(8))
+        pipe = redis.pipeline(transaction=True)
+        pipe.zunionstore(scratch, names)
+        pipe.expire(scratch, 10)
+        pipe.zrevrange(scratch, 0, limit - 1, withscores=True)
+        pipe.delete(scratch)
+        ranked = pipe.execute()[2]
+    return [(str(member), int(score)) for member, score in cast(list[tuple[str, float]], ranked)]
+
+
+def page_visitors(
+    redis: Redis, site: str, pages: Iterable[str], dates: Sequence[date]
+) -> list[int]:
+    """Return the distinct visitors of each of `pages` over `dates`, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for page in pages:
+        pipe.pfcount(*(keys.page_visitors(site, day, page) for day in dates))
+    return [int(count) for count in pipe.execute()]

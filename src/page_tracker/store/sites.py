@@ -1,0 +1,50 @@
+"""Sites and API tokens in Redis."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
+
+from redis import Redis
+
+from page_tracker.store import keys
+
+
+def add_site(redis: Redis, name: str, settings: Mapping[str, str]) -> bool:
+    """Store a new site's settings; return False if the site already exists."""
+    if not redis.hsetnx(keys.site(name), "created", settings["created"]):
+        return False
+    # The site's hash and the registry live in different slots: two writes, registry last,
+    # so a listed site always has its settings.
+    redis.hset(keys.site(name), mapping=cast(Any, settings))
+    redis.sadd(keys.SITES, name)
+    return True
+
+
+def site_settings(redis: Redis, name: str) -> dict[str, str]:
+    """Return a site's settings, empty if there is no such site."""
+    return cast(dict[str, str], redis.hgetall(keys.site(name)))
+
+
+def site_names(redis: Redis) -> list[str]:
+    """Return the names of every site, sorted."""
+    return sorted(cast(set[str], redis.smembers(keys.SITES)))
+
+
+def add_token(redis: Redis, token_id: str, fields: Mapping[str, str]) -> None:
+    """Store an API token's hash, scope and site under its public id."""
+    redis.hset(keys.token(token_id), mapping=cast(Any, fields))
+
+
+def token_fields(redis: Redis, token_id: str) -> dict[str, str]:
+    """Return a token's stored fields, empty if there is no such token."""
+    return cast(dict[str, str], redis.hgetall(keys.token(token_id)))
+
+
+def remove_token(redis: Redis, token_id: str) -> bool:
+    """Delete a token; return False if there was none."""
+    return bool(redis.delete(keys.token(token_id)))
+
+
+def token_ids(redis: Redis) -> Iterator[str]:
+    """Yield the id of every token."""
+    for name in redis.scan_iter(match=keys.TOKEN_PATTERN, count=1000):
+        yield name.removeprefix("pt:token:")

@@ -1,0 +1,147 @@
+"""Page views in: the tracking script, its beacon, the pixel and batches from servers."""
+
+import base64
+import json
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from page_tracker.extensions import Runtime, runtime
+from page_tracker.services import analytics, sites
+from page_tracker.web import access, names
+from page_tracker.web.answers import json_error, json_response
+
+bp = Blueprint("tracking", __name__)
+
+SCRIPT = (files("page_tracker") / "static" / "script.js").read_bytes()
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+MAX_EVENT_BYTES = 16 * 1024
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+MAX_BATCH = 1000
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@bp.after_request
+def allow_any_origin(response: Response) -> Response:
+    """Let pages on any origin send views; whether a site accepts them is checked per site."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+@bp.get("/script.js")
+def script() -> Response:
+    """Serve the tracking script: no cookies, no storage, one beacon per page view."""
+    response = Response(SCRIPT, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.add_etag()
+    response.make_conditional(request)
+    return response
+
+
+def _json_body(limit: int) -> Any:
+    # Past the limit werkzeug stops reading and answers 413, even without a Content-Length.
+    request.max_content_length = limit
+    try:
+        return json.loads(request.get_data(cache=False))
+    except ValueError:
+        names.bad_request("the body must be JSON")
+
+
+def _is_dnt(site: sites.Site, view: analytics.PageView) -> bool:
+    if not site.honor_dnt:
+        return False
+    headers = request.headers
+    return view.dnt or headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1"
+
+
+def _count(app: Runtime, raw: Any, origin: str | None) -> Response:
+    try:
+        view = analytics.parse_event(raw)
+        site = app.sites.get(app.redis, view.site)
+        analytics.check_origin(site, view, origin)
+    except analytics.EventError as error:
+        return json_error(error.status, str(error))
+    except sites.UnknownSiteError as error:
+        return json_error(404, str(error))
+    if _is_dnt(site, view):
+        return json_response({"status": "not counted: the visitor asked not to be tracked"}, 202)
+    agent = request.headers.get("User-Agent", "")[: analytics.MAX_USER_AGENT]
+    visit = analytics.visit(
+        app.redis, app.secrets, site, view, app.now, request.remote_addr or "", agent
+    )
+    analytics.record(app.redis, [analytics.plan(site, [visit])])
+    return json_response({"status": "bot" if visit.agent.bot else "counted"}, 202)
+
+
+@bp.post("/api/event")
+def event() -> Response:
+    """Count one page view sent by the script: {site, url, referrer, width, dnt}."""
+    app = runtime()
+    return _count(app, _json_body(MAX_EVENT_BYTES), request.headers.get("Origin"))
+
+
+@bp.get("/p.gif")
+def pixel() -> Response:
+    """Count a page view of a page without JavaScript; answer a transparent 1x1 GIF."""
+    args = request.args
+    raw = {"site": args.get("site"), "url": args.get("url") or request.referrer,
+           "referrer": args.get("ref")}  # fmt: skip
+    answer = _count(runtime(), raw, request.headers.get("Origin") or request.referrer)
+    if answer.status_code != 202:
+        return answer
+    return Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
+
+
+def _server_event(
+    app: Runtime, held: sites.Grant, raw: Any
+) -> tuple[sites.Site, analytics.PageView, datetime]:
+    view = analytics.parse_event(raw, server_side=True)
+    if not held.can_ingest(view.site):
+        raise analytics.EventError(403, f"this token may not send views of {view.site}")
+    site = app.sites.get(app.redis, view.site)
+    analytics.check_origin(site, view, None)
+    return site, view, analytics.check_time(site, view.timestamp, app.now)
+
+
+@bp.post("/api/events")
+def batch() -> Response:
+    """Count up to MAX_BATCH server-side page views; answer a result for each."""
+    app = runtime()
+    held = access.grant(app)
+    if held is None:
+        access.refuse(held, "send page views in batches")
+    body = _json_body(MAX_BATCH_BYTES)
+    events = body.get("events") if isinstance(body, dict) else body
+    if not isinstance(events, list):
+        names.bad_request('send a JSON array of events, or {"events": [...]}')
+    if len(events) > MAX_BATCH:
+        return json_error(413, f"send at most {MAX_BATCH} events in one batch")
+    results: list[dict[str, Any]] = []
+    visits: dict[str, tuple[sites.Site, list[analytics.Visit]]] = {}
+    for index, raw in enumerate(events):
+        try:
+            site, view, when = _server_event(app, held, raw)
+        except analytics.EventError as error:
+            results.append({"index": index, "status": error.status, "error": str(error)})
+            continue
+        except sites.UnknownSiteError as error:
+            results.append({"index": index, "status": 404, "error": str(error)})
+            continue
+        results.append({"index": index, "status": 202})
+        if site.honor_dnt and view.dnt:
+            continue
+        visit = analytics.visit(app.redis, app.secrets, site, view, when, view.ip, view.user_agent)
+        visits.setdefault(site.name, (site, []))[1].append(visit)
+    plans = [analytics.plan(site, site_visits) for site, site_visits in visits.values()]
+    if plans:
+        analytics.record(app.redis, plans)
+    accepted = sum(result["status"] == 202 for result in results)
+    return json_response(
+        {"accepted": accepted, "rejected": len(results) - accepted, "results": results}, 202
+    )

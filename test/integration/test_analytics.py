@@ -1,0 +1,359 @@
+"""Website analytics against a real Redis: ingest rules, sites, tokens and figures."""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from redis.crc import key_slot
+
+from page_tracker.app import create_app
+from page_tracker.embedded import RedisServer
+from page_tracker.extensions import CLOCK, REDIS
+
+ADMIN = {"Authorization": "Bearer s3rver"}
+NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)  # 23:30 on 24 November in Auckland
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(redis_server: RedisServer, redis_client: redis.Redis, clock: Clock) -> Iterator[Flask]:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver"})
+    app.extensions[CLOCK] = clock
+    yield app
+    app.extensions[REDIS].close()
+
+
+def add_site(client: FlaskClient, **settings: Any) -> dict[str, Any]:
+    body = {"name": "blog", "domains": ["example.com"], **settings}
+    response = client.post("/api/sites", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[no-any-return]
+
+
+def view(
+    client: FlaskClient, url: str = "https://example.com/a", *, site: str = "blog",
+    agent: str = CHROME, ip: str = "192.0.2.1", headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> Any:  # fmt: skip
+    # The script posts text/plain (a CORS-safe type): the body is parsed as JSON all the same.
+    body = json.dumps({"site": site, "url": url, **fields})
+    return client.post(
+        "/api/event", data=body, content_type="text/plain;charset=UTF-8",
+        headers={"User-Agent": agent, "Origin": "https://example.com", **(headers or {})},
+        environ_base={"REMOTE_ADDR": ip},
+    )  # fmt: skip
+
+
+def stats(client: FlaskClient, query: str = "", headers: dict[str, str] = ADMIN) -> Any:
+    response = client.get(f"/api/sites/blog/stats{query}", headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_a_registered_site_counts_views_pages_referrers_and_agents(client: FlaskClient) -> None:
+    site = add_site(client)
+    assert site["domains"] == ["example.com"]
+    assert site["tz"] == "UTC"
+    assert view(client, referrer="https://news.example.org/item?id=1").status_code == 202
+    view(client, "https://www.example.com/b?utm_source=Newsletter", agent=IPHONE, ip="192.0.2.2")
+    view(client, "https://example.com/b", referrer="https://example.com/a")  # self-referral
+    figures = stats(client)
+    assert figures["totals"] == {"views": 3, "visitors": 2, "bots": 0}
+    assert figures["pages"] == [
+        {"page": "/b", "views": 2, "visitors": 2}, {"page": "/a", "views": 1, "visitors": 1},
+    ]  # fmt: skip
+    assert figures["referrers"] == [{"referrer": "news.example.org", "views": 1}]
+    assert figures["sources"] == [{"source": "newsletter", "views": 1}]
+    assert {entry["browser"] for entry in figures["browsers"]} == {"Chrome", "Mobile Safari"}
+    assert {entry["os"] for entry in figures["os"]} == {"Windows", "iOS"}
+    assert figures["devices"] == [
+        {"device": "desktop", "views": 2}, {"device": "mobile", "views": 1},
+    ]  # fmt: skip
+
+
+def test_nothing_identifying_is_stored(client: FlaskClient, redis_client: redis.Redis) -> None:
+    add_site(client)
+    view(client, "https://example.com/a?email=someone@example.org", ip="203.0.113.77")
+    dump = json.dumps([redis_client.dump(name).hex() for name in redis_client.keys("pt:*")])
+    for secret in ("203.0.113.77", "someone", "Chrome/131", CHROME):
+        assert secret.encode().hex() not in dump
+
+
+@pytest.mark.parametrize(
+    ("headers", "fields"),
+    [({"DNT": "1"}, {}), ({"Sec-GPC": "1"}, {}), ({}, {"dnt": True})],
+)
+def test_do_not_track_and_gpc_are_honoured_by_default(
+    client: FlaskClient, headers: dict[str, str], fields: dict[str, Any]
+) -> None:
+    add_site(client)
+    answer = view(client, headers=headers, **fields)
+    assert answer.status_code == 202
+    assert "not counted" in answer.json["status"]
+    assert stats(client)["totals"]["views"] == 0
+
+
+def test_a_site_may_choose_to_count_do_not_track_visitors(client: FlaskClient) -> None:
+    add_site(client, honor_dnt=False)
+    view(client, headers={"DNT": "1"})
+    assert stats(client)["totals"]["views"] == 1
+
+
+def test_bots_are_counted_apart(client: FlaskClient) -> None:
+    add_site(client)
+    assert view(client, agent=GOOGLEBOT).json == {"status": "bot"}
+    view(client, agent="")
+    view(client)
+    figures = stats(client)
+    assert figures["totals"] == {"views": 1, "visitors": 1, "bots": 2}
+
+
+def test_origins_and_pages_of_other_domains_are_refused(client: FlaskClient) -> None:
+    add_site(client, domains=["example.com", "example.net"])
+    assert view(client, "https://blog.example.net/x").status_code == 202  # a subdomain
+    refused = view(client, headers={"Origin": "https://evil.test"})
+    assert refused.status_code == 403
+    assert "evil.test" in refused.json["message"]
+    assert view(client, "https://notexample.com/").status_code == 403
+    assert stats(client)["totals"]["views"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("not json", "JSON"),
+        ("[]", "JSON object"),
+        ('{"url": "https://example.com/"}', "site is required"),
+        ('{"site": "blog"}', "url is required"),
+        ('{"site": "blog", "url": "/relative"}', "absolute"),
+        ('{"site": "blog", "url": "https://example.com/", "width": "wide"}', "width"),
+        ('{"site": "blog", "url": "https://example.com/", "dnt": "yes"}', "dnt"),
+    ],
+)
+def test_malformed_events_are_400_with_the_reason(
+    client: FlaskClient, body: str, message: str
+) -> None:
+    add_site(client)
+    answer = client.post("/api/event", data=body, content_type="text/plain")
+    assert answer.status_code == 400
+    assert message in answer.json["message"]
+
+
+def test_unknown_sites_and_oversized_bodies(client: FlaskClient) -> None:
+    assert view(client, site="nosuchsite").status_code == 404
+    add_site(client)
+    huge = json.dumps({"site": "blog", "url": "https://example.com/", "pad": "x" * 20_000})
+    assert client.post("/api/event", data=huge, content_type="text/plain").status_code == 413
+
+
+def test_days_follow_the_site_time_zone(client: FlaskClient, clock: Clock) -> None:
+    add_site(client, tz="Pacific/Auckland")
+    view(client)  # 23:30 on the 24th in Auckland
+    clock.now = NOW + timedelta(hours=1)  # 00:30 on the 25th
+    view(client)
+    view(client, ip="192.0.2.9")
+    figures = stats(client, "?from=2026-11-24&to=2026-11-25")
+    assert figures["interval"] == "hour"
+    by_hour = {point["time"]: point["views"] for point in figures["series"] if point["views"]}
+    assert by_hour == {"2026-11-24T23:00": 1, "2026-11-25T00:00": 2}
+    days = stats(client, "?from=2026-11-20&to=2026-11-25")["series"]
+    assert [(d["time"], d["views"], d["visitors"]) for d in days[-2:]] == [
+        ("2026-11-24", 1, 1), ("2026-11-25", 2, 2),
+    ]  # fmt: skip
+    assert stats(client, "?tz=Pacific/Auckland")["tz"] == "Pacific/Auckland"
+    other = client.get("/api/sites/blog/stats?tz=Europe/Paris", headers=ADMIN)
+    assert other.status_code == 400
+    assert "Pacific/Auckland" in other.json["message"]
+
+
+def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    add_site(client, retention_days=30)
+    view(client, referrer="https://elsewhere.test/", agent=CHROME)
+    written = [name for name in redis_client.keys("pt:{blog}:a:*")]
+    assert len(written) == 6  # day counts, pages, referrers, visitors, hour and page visitors
+    # The 24th's data lives until the end of its 30th day after: midnight starting 25 Dec.
+    expected = datetime(2026, 12, 25, tzinfo=UTC).timestamp()
+    assert all(redis_client.expiretime(name) == expected for name in written)
+    assert {key_slot(name.encode()) for name in written} == {key_slot(b"blog")}
+
+
+def test_unique_visitors_are_counted_within_hyperloglog_error(client: FlaskClient) -> None:
+    add_site(client, retention_days=30)
+    token = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
+    events = [
+        {"site": "blog", "url": f"/page/{n % 50}", "ip": f"10.0.{n % 2000 // 250}.{n % 250}",
+         "user_agent": CHROME}
+        for n in range(5000)
+    ]  # fmt: skip
+    for start in range(0, 5000, 1000):
+        answer = client.post(
+            "/api/events", json=events[start : start + 1000],
+            headers={"Authorization": f"Bearer {token['token']}"},
+        )  # fmt: skip
+        assert answer.json["accepted"] == 1000
+    totals = stats(client)["totals"]
+    assert totals["views"] == 5000
+    assert abs(totals["visitors"] - 2000) <= 2000 * 0.0081 * 3  # three standard errors
+
+
+def test_batches_need_a_token_and_answer_each_event(client: FlaskClient, clock: Clock) -> None:
+    add_site(client)
+    client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
+    events = [
+        {"site": "blog", "url": "/from-logs", "timestamp": (NOW - timedelta(days=2)).timestamp()},
+        {"site": "blog", "url": "https://example.com/now", "user_agent": GOOGLEBOT},
+        {"site": "blog", "url": "https://elsewhere.test/"},
+        {"site": "shop", "url": "/cart"},
+        {"site": "nosuchsite", "url": "/"},
+        {"site": "blog", "url": "/future", "timestamp": (NOW + timedelta(days=1)).timestamp()},
+        {"site": "blog", "url": "/", "ip": "not-an-ip"},
+        "nonsense",
+    ]
+    assert client.post("/api/events", json=events).status_code == 401
+    token = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
+    answer = client.post("/api/events", json={"events": events},
+                         headers={"Authorization": f"Bearer {token['token']}"})  # fmt: skip
+    assert answer.status_code == 202
+    assert [result["status"] for result in answer.json["results"]] == [
+        202, 202, 403, 403, 403, 400, 400, 400,
+    ]  # fmt: skip
+    assert answer.json["accepted"] == 2
+    figures = stats(client, "?from=2026-11-20&to=2026-11-24")
+    assert figures["totals"] == {"views": 1, "visitors": 0, "bots": 1}
+    assert [d["views"] for d in figures["series"]] == [0, 0, 1, 0, 0]  # two days ago
+    too_many = client.post("/api/events", json=[events[0]] * 1001, headers=ADMIN)
+    assert too_many.status_code == 413
+    assert client.post("/api/events", json={"no": "events"}, headers=ADMIN).status_code == 400
+
+
+def test_read_tokens_see_one_site_and_stop_working_when_revoked(client: FlaskClient) -> None:
+    add_site(client)
+    client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
+    made = client.post("/api/sites/blog/tokens", headers=ADMIN)
+    assert made.status_code == 201
+    read = {"Authorization": f"Bearer {made.json['token']}"}
+    assert stats(client, headers=read)["site"] == "blog"
+    assert client.get(f"/api/sites/blog/stats?token={made.json['token']}").status_code == 200
+    assert client.get("/api/sites/shop/stats", headers=read).status_code == 403
+    assert client.post("/api/sites/shop/tokens", headers=read).status_code == 403
+    assert client.get("/api/sites/blog/stats").status_code == 401
+    wrong = {"Authorization": "Bearer pt_" + made.json["id"] + "_guess"}
+    assert client.get("/api/sites/blog/stats", headers=wrong).status_code == 401
+    assert client.delete(f"/api/tokens/{made.json['id']}", headers=ADMIN).status_code == 200
+    assert client.get("/api/sites/blog/stats", headers=read).status_code == 401
+    assert client.delete(f"/api/tokens/{made.json['id']}", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"domains": []}, "domains"), ({"domains": ["not a host"]}, "domain"),
+        ({"tz": "Mars/Olympus"}, "tz"), ({"retention_days": 0}, "retention_days"),
+        ({"name": "x"}, "name"), ({"honor_dnt": "no"}, "honor_dnt"), ({"colour": 1}, "unknown"),
+    ],
+)  # fmt: skip
+def test_sites_are_checked_when_registered(
+    client: FlaskClient, settings: dict[str, Any], message: str
+) -> None:
+    answer = client.post("/api/sites", json={"name": "blog", "domains": ["a.test"], **settings},
+                         headers=ADMIN)  # fmt: skip
+    assert answer.status_code == 400
+    assert message in answer.json["message"]
+
+
+def test_sites_are_managed_with_an_admin_token(client: FlaskClient) -> None:
+    assert client.post("/api/sites", json={"name": "blog"}).status_code == 401
+    add_site(client)
+    again = client.post("/api/sites", json={"name": "blog", "domains": ["a.test"]}, headers=ADMIN)
+    assert again.status_code == 409
+    assert client.get("/api/sites", headers=ADMIN).json == {"sites": ["blog"]}
+    assert client.get("/api/sites/blog", headers=ADMIN).json["domains"] == ["example.com"]
+    assert client.get("/api/sites/nosuchsite", headers=ADMIN).status_code == 404
+
+
+def test_ranges_are_checked(client: FlaskClient) -> None:
+    add_site(client)
+    for query in ("?from=yesterday", "?from=2026-11-24&to=2026-11-01", "?from=2000-01-01"):
+        answer = client.get(f"/api/sites/blog/stats{query}", headers=ADMIN)
+        assert answer.status_code == 400, query
+
+
+def test_export_csv_has_the_figures_of_stats(client: FlaskClient) -> None:
+    add_site(client)
+    view(client, referrer="https://news.example.org/")
+    answer = client.get("/api/sites/blog/export.csv?from=2026-11-20&to=2026-11-24", headers=ADMIN)
+    assert answer.mimetype == "text/csv"
+    assert "blog-2026-11-20-2026-11-24.csv" in answer.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(answer.text)))
+    assert table[0] == ["section", "name", "views", "visitors"]
+    assert ["total", "", "1", "1"] in table
+    assert ["day", "2026-11-24", "1", "1"] in table
+    assert ["page", "/a", "1", "1"] in table
+    assert ["referrer", "news.example.org", "1", ""] in table
+
+
+def test_the_script_is_small_cacheable_and_cookie_free(client: FlaskClient) -> None:
+    script = client.get("/script.js")
+    assert script.mimetype == "text/javascript"
+    assert len(script.data) < 2048
+    for api in (b"document.cookie", b"localStorage", b"sessionStorage", b"indexedDB"):
+        assert api not in script.data
+    assert "Set-Cookie" not in script.headers
+    again = client.get("/script.js", headers={"If-None-Match": script.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_the_pixel_counts_pages_without_javascript(client: FlaskClient) -> None:
+    add_site(client)
+    pixel = client.get(
+        "/p.gif?site=blog&url=https://example.com/nojs&ref=https://news.example.org/",
+        headers={"User-Agent": CHROME},
+    )  # fmt: skip
+    assert pixel.status_code == 202
+    assert pixel.mimetype == "image/gif"
+    assert pixel.headers["Cache-Control"] == "no-store"
+    from_referer = client.get(
+        "/p.gif?site=blog", headers={"User-Agent": CHROME, "Referer": "https://example.com/x"}
+    )  # fmt: skip
+    assert from_referer.status_code == 202
+    refused = client.get("/p.gif?site=blog", headers={"Referer": "https://evil.test/"})
+    assert refused.status_code == 403
+    assert {page["page"] for page in stats(client)["pages"]} == {"/nojs", "/x"}
+
+
+def test_beacons_from_any_origin_may_ask_and_preflight(client: FlaskClient) -> None:
+    answer = client.options("/api/event", headers={"Origin": "https://example.com"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Type" in answer.headers["Access-Control-Allow-Headers"]

@@ -201,7 +201,7 @@ def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
 ) -> None:
     add_site(client, retention_days=30)
     view(client, referrer="https://elsewhere.test/", agent=CHROME)
-    written = [name for name in redis_client.keys("pt:{blog}:a:*")]
+    written = redis_client.keys("pt:{blog}:a:*")
     assert len(written) == 6  # day counts, pages, referrers, visitors, hour and page visitors
     # The 24th's data lives until the end of its 30th day after: midnight starting 25 Dec.
     expected = datetime(2026, 12, 25, tzinfo=UTC).timestamp()

@@ -9,6 +9,9 @@ PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 COMPOSE ?= docker compose
 LAYERS := test/unit test/integration test/e2e
+# Browser tests drive Debian's Chromium through Playwright (its own browser download is not used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help run test lint typecheck unit integration e2e bench constraints clean \
 	image compose-up compose-e2e container-ci
@@ -28,10 +31,14 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(PIP) --editable '.[dev]'
 	@touch $@
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
 run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis (unless REDIS_URL is set).
 	$(BIN)/page-tracker serve
 
-test: lint typecheck $(VENV)/.dev  ## Lint, type-check, then every test layer with the coverage gate.
+test: lint typecheck $(VENV)/.dev $(CHROMIUM)  ## Lint, type-check, then every test layer with the coverage gate.
 	$(BIN)/python -m pytest $(LAYERS) --cov
 
 lint: $(VENV)/.dev  ## Ruff (lint and format check), bandit, hadolint and actionlint.
@@ -50,7 +57,7 @@ unit: $(VENV)/.dev  ## Unit tests alone.
 integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a free port).
 	$(BIN)/python -m pytest test/integration
 
-e2e: $(VENV)/.dev  ## End-to-end tests against a real `page-tracker serve`.
+e2e: $(VENV)/.dev $(CHROMIUM)  ## End-to-end tests against a real `page-tracker serve`.
 	$(BIN)/python -m pytest test/e2e
 
 bench: $(VENV)/.dev  ## Load page-tracker and the seed app; print req/s, latencies and ratios.

@@ -3,6 +3,7 @@
 Every figure comes from this one run on this machine, and targets are ratios between them.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -12,12 +13,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
 
-from bench import loadgen
+from bench import loadgen, memory
 from page_tracker.embedded import RedisServer, free_port
+from page_tracker.services import sites
 
 BIN = Path(sys.executable).parent
 WARMUP_S = 1.0
@@ -69,7 +72,12 @@ def running(server: Server, redis_url: str) -> Iterator[str]:
     process = subprocess.Popen(
         [*server.command, *listen_arguments(server, port)],
         # The rate limit is for the public; a benchmark is one client sending everything.
-        env={**os.environ, "REDIS_URL": redis_url, "PAGE_TRACKER_RATE_LIMIT": ""},
+        env={
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "PAGE_TRACKER_RATE_LIMIT": "",
+            "PAGE_TRACKER_ADMIN_TOKEN": ADMIN_TOKEN,
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -81,21 +89,77 @@ def running(server: Server, redis_url: str) -> Iterator[str]:
         process.wait(30)
 
 
-# What each path counts in Redis: the seed's key, or a counter's value field.
-SCENARIOS = {
-    "GET /": ("page_views", None),
-    "GET /hit/bench/home": ("pt:{bench}:c:home", "value"),
-    "GET /badge/bench/badge.svg": ("pt:{bench}:c:badge", "value"),
-}
+ADMIN_TOKEN = "bench-admin-token"  # noqa: S105
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+BATCH = 1000
+EVENTS_TARGET = 30_000  # events/s of batch ingest, on 2 cores with Redis on the same machine
 
 
-def counted(client: redis.Redis, scenario: str) -> int:
-    name, field = SCENARIOS[scenario]
-    return int((client.hget(name, field) if field else client.get(name)) or 0)
+@dataclass(frozen=True)
+class Scenario:
+    """A request to load, and where Redis counts what it did (`per` counts per request)."""
+
+    method: str
+    path: str
+    key: str
+    field: str | None
+    body: str = ""
+    content_type: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    per: int = 1
+
+    def request(self, base: str) -> loadgen.Request:
+        """Return the request to send to the server at `base`."""
+        return loadgen.Request(
+            base + self.path, self.method, self.body, self.content_type, self.headers
+        )
+
+
+def _batch_body() -> str:
+    # A server's batch: 1000 views of 1000 pages by 200 visitors with 20 browsers.
+    events = [
+        {"site": "bench", "url": f"/page/{n}", "ip": f"10.1.{n % 200 // 100}.{n % 100}",
+         "user_agent": CHROME.replace("131.0", f"13{n % 20}.0"),
+         "referrer": f"https://ref{n % 30}.test/"}
+        for n in range(BATCH)
+    ]  # fmt: skip
+    return json.dumps(events)
+
+
+def scenarios() -> dict[str, Scenario]:
+    """Return every load scenario by name, with where Redis counts it."""
+    day = datetime.now(UTC).date()
+    views = f"pt:{{bench}}:a:{day.isoformat()}:n"
+    beacon = json.dumps({"site": "bench", "url": "https://bench.test/home",
+                         "referrer": "https://news.example.org/", "width": 1280})  # fmt: skip
+    return {
+        "GET /": Scenario("GET", "/", "page_views", None),
+        "GET /hit/bench/home": Scenario("GET", "/hit/bench/home", "pt:{bench}:c:home", "value"),
+        "GET /badge/bench/badge.svg": Scenario(
+            "GET", "/badge/bench/badge.svg", "pt:{bench}:c:badge", "value"
+        ),
+        "POST /api/event": Scenario(
+            "POST", "/api/event", views, "views", beacon, "text/plain",
+            (("User-Agent", CHROME), ("Origin", "https://bench.test")),
+        ),
+        f"POST /api/events ({BATCH})": Scenario(
+            "POST", "/api/events", views, "views", _batch_body(), "application/json",
+            (("Authorization", f"Bearer {ADMIN_TOKEN}"),), per=BATCH,
+        ),
+    }  # fmt: skip
+
+
+def counted(client: redis.Redis, scenario: Scenario) -> int:
+    name, field = scenario.key, scenario.field
+    value = client.hget(name, field) if field else client.get(name)
+    return int(value or 0) // scenario.per  # type: ignore[arg-type]
 
 
 def measure(
-    server: Server, client: redis.Redis, redis_url: str, scenarios: list[str]
+    server: Server, client: redis.Redis, redis_url: str, scenarios: dict[str, Scenario]
 ) -> dict[str, tuple[loadgen.Result, int]]:
     """Load each scenario's path ROUNDS times, interleaved; return the median run of each.
 
@@ -105,12 +169,12 @@ def measure(
     runs: dict[str, list[tuple[loadgen.Result, int]]] = {scenario: [] for scenario in scenarios}
     with running(server, redis_url) as base:
         for _ in range(ROUNDS):
-            for scenario in scenarios:
-                request = loadgen.Request(base + scenario.removeprefix("GET "))
+            for name, scenario in scenarios.items():
+                request = scenario.request(base)
                 loadgen.run(request, WARMUP_S)
                 before = counted(client, scenario)
                 result = loadgen.run(request, LOAD_S)
-                runs[scenario].append((result, counted(client, scenario) - before))
+                runs[name].append((result, counted(client, scenario) - before))
     return {
         scenario: sorted(results, key=lambda run: run[0].rate)[len(results) // 2]
         for scenario, results in runs.items()
@@ -127,12 +191,15 @@ def main() -> int:
         RedisServer(Path(data), port=free_port(), persist=False) as redis_server,
         redis.Redis.from_url(redis_server.url) as client,
     ):
+        site = sites.make_site("bench", ["bench.test"], created=int(time.time()))
+        sites.add(client, site)
         print(f"{'server, request':58} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
+        everything = scenarios()
         for server in servers():
             mine = server.name.startswith("page-tracker")
-            scenarios = list(SCENARIOS) if mine else ["GET /"]
+            chosen = everything if mine else {"GET /": everything["GET /"]}
             for scenario, (result, hits) in measure(
-                server, client, redis_server.url, scenarios
+                server, client, redis_server.url, chosen
             ).items():
                 name = f"{server.name}, {scenario}"
                 rates[name] = result.rate
@@ -145,6 +212,7 @@ def main() -> int:
                 if not exact:
                     failures.append(f"{name}: Redis counted {hits}, {result.ok} got 2xx")
     failures += ratios(rates)
+    print(memory.report())
     for failure in failures:
         print(f"FAILED: {failure}")
     return 1 if failures else 0
@@ -159,12 +227,18 @@ def ratios(rates: dict[str, float]) -> list[str]:
         (f"{mine}, GET /", "seed on flask run, GET /", 5.0),
         (f"{mine}, GET /hit/bench/home", f"{mine}, GET /", 0.85),
         (f"{mine}, GET /badge/bench/badge.svg", f"{mine}, GET /", 0.85),
+        (f"{mine}, POST /api/event", f"{mine}, GET /", 0.8),
     ):
         ratio = rates[numerator] / rates[denominator]
         verdict = "meets" if ratio >= target else "MISSES"
         print(f"{numerator} / {denominator}: {ratio:.2f}x ({verdict} the {target:g}x target)")
         if ratio < target:
             failures.append(f"{numerator} / {denominator} is {ratio:.2f}x, below {target:g}x")
+    events = rates[f"{mine}, POST /api/events ({BATCH})"] * BATCH
+    verdict = "meets" if events >= EVENTS_TARGET else "MISSES"
+    print(f"batch ingest: {events:,.0f} events/s ({verdict} the {EVENTS_TARGET:,} events/s target)")
+    if events < EVENTS_TARGET:
+        failures.append(f"batch ingest is {events:,.0f} events/s, below {EVENTS_TARGET:,}")
     return failures
 
 

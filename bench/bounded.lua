@@ -1,6 +1,6 @@
 -- wrk script: every thread sends for SECONDS (or until it has MAX answers), then waits for the
 -- answers still in flight, so the 2xx count can be checked against the server's own count.
--- Usage: wrk -d<SECONDS+2>s ... -s bounded.lua URL -- SECONDS MAX [METHOD BODY CONTENT-TYPE]
+-- Usage: wrk -d<SECONDS+2>s ... -s bounded.lua URL -- SECONDS MAX [METHOD BODY-FILE CONTENT-TYPE]
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } timespec;
@@ -24,7 +24,10 @@ function init(args)
   seconds, max = tonumber(args[1]), tonumber(args[2])
   received, ok, first, last = 0, 0, 0, 0
   if args[3] then
-    wrk.method, wrk.body = args[3], args[4]
+    -- The body comes in a file: a batch of events is longer than a command line may be.
+    local file = assert(io.open(args[4], "rb"))
+    wrk.method, wrk.body = args[3], file:read("*a")
+    file:close()
     wrk.headers["Content-Type"] = args[5]
   end
 end

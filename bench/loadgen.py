@@ -5,6 +5,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class Request:
     method: str = "GET"
     body: str = ""
     content_type: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def tool() -> str:
@@ -57,10 +59,18 @@ def run(request: Request, seconds: float) -> Result:
 
 
 def _wrk(request: Request, seconds: float) -> Result:
-    extra = [request.method, request.body, request.content_type] if request.method != "GET" else []
+    with tempfile.NamedTemporaryFile("w", suffix=".body") as body:
+        body.write(request.body)
+        body.flush()
+        extra = [request.method, body.name, request.content_type] if request.method != "GET" else []
+        return _run_wrk(request, seconds, extra)
+
+
+def _run_wrk(request: Request, seconds: float, extra: list[str]) -> Result:
     # wrk runs two seconds longer than the script sends, so every answer in flight arrives.
     command = [
         "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds + 2:.0f}s", "--timeout", "2s",
+        *(f"--header={name}: {value}" for name, value in request.headers),
         "-s", str(BOUNDED_LUA), request.url, "--", str(seconds), str(MAX_REQUESTS // THREADS),
         *extra,
     ]  # fmt: skip
@@ -80,7 +90,9 @@ def _wrk(request: Request, seconds: float) -> Result:
 def _python(request: Request, seconds: float) -> Result:
     parts = urlsplit(request.url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    headers = {"Content-Type": request.content_type} if request.content_type else {}
+    headers = dict(request.headers)
+    if request.content_type:
+        headers["Content-Type"] = request.content_type
     deadline = time.monotonic() + seconds
     latencies: list[float] = []
     statuses: list[int] = []

@@ -36,13 +36,16 @@ PAGE = """<!doctype html><html><head><title>{title}</title><link rel="icon" href
 """
 
 
-@pytest.fixture(scope="module")
-def tracker(
-    outside_deployment: bool, redis_server: RedisServer
-) -> Iterator[ServeProcess]:  # fmt: skip
-    """Serve page-tracker with an admin token and a site for the test pages."""
+@pytest.fixture(scope="module", autouse=True)
+def own_server_only(outside_deployment: bool) -> None:
+    """Skip these tests when aimed at a deployment: they serve page-tracker beside the pages."""
     if outside_deployment:
-        pytest.skip("the browser test serves its own page-tracker beside the test pages")
+        pytest.skip("the browser tests serve their own page-tracker beside the test pages")
+
+
+@pytest.fixture(scope="module")
+def tracker(redis_server: RedisServer) -> Iterator[ServeProcess]:
+    """Serve page-tracker with an admin token, for a site of the test pages."""
     server = serve([], {**os.environ, "REDIS_URL": redis_server.url,
                         "PAGE_TRACKER_ADMIN_TOKEN": TOKEN})  # fmt: skip
     yield server

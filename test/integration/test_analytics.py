@@ -357,3 +357,20 @@ def test_beacons_from_any_origin_may_ask_and_preflight(client: FlaskClient) -> N
     answer = client.options("/api/event", headers={"Origin": "https://example.com"})
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert "Content-Type" in answer.headers["Access-Control-Allow-Headers"]
+
+
+def test_an_admin_batch_may_feed_several_sites_at_once(client: FlaskClient) -> None:
+    add_site(client)
+    client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
+    events = [
+        {"site": "blog", "url": "/a", "user_agent": CHROME, "ip": "192.0.2.1"},
+        {"site": "shop", "url": "https://shop.test/cart", "user_agent": IPHONE},
+        {"site": "blog", "url": "/dnt", "dnt": True},
+        {"site": "nosuchsite", "url": "/"},
+    ]
+    answer = client.post("/api/events", json=events, headers=ADMIN)
+    assert [result["status"] for result in answer.json["results"]] == [202, 202, 202, 404]
+    assert stats(client)["totals"] == {"views": 1, "visitors": 1, "bots": 0}
+    shop = client.get("/api/sites/shop/stats", headers=ADMIN).json
+    assert shop["pages"] == [{"page": "/cart", "views": 1, "visitors": 1}]
+    assert shop["devices"] == [{"device": "mobile", "views": 1}]

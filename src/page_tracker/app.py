@@ -14,6 +14,7 @@ from page_tracker.services.counters import Policy
 from page_tracker.services.sites import SiteBook
 from page_tracker.store.connection import connect
 from page_tracker.web import admin, badges, counters, docs, health, home, sites, tracking
+from page_tracker.web.dashboard import init_dashboard
 from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.ratelimit import init_rate_limit
 
@@ -48,5 +49,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    init_dashboard(app)
     init_rate_limit(app)
     return app

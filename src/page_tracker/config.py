@@ -21,6 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_TOKEN": "",  # nosec B105 - empty means no token, and admin calls are off
     # How many reverse proxies in front set X-Forwarded-For (0: use the peer address).
     "PROXY_COUNT": 0,
+    # Signs dashboard sessions; "" makes one, kept in Redis and shared by every worker.
+    "SECRET_KEY": "",  # nosec B105 - empty means a random key is made
+    # Live dashboard streams one worker holds at once (each takes a request thread), and how
+    # long one lasts before the browser reconnects.
+    "LIVE_STREAMS": 1,
+    "LIVE_STREAM_SECONDS": 30,
 }
 ENV_NAMES = {key: key if key == "REDIS_URL" else f"PAGE_TRACKER_{key}" for key in DEFAULTS}
 
@@ -43,7 +49,13 @@ def load_config(
 
 def _validated(config: dict[str, Any]) -> dict[str, Any]:
     config["REDIS_TIMEOUT"] = _number("REDIS_TIMEOUT", config["REDIS_TIMEOUT"], float, 0)
-    for key in ("RETRY_AFTER", "RETENTION_DAYS", "HISTORY_DAYS"):
+    for key in (
+        "RETRY_AFTER",
+        "RETENTION_DAYS",
+        "HISTORY_DAYS",
+        "LIVE_STREAMS",
+        "LIVE_STREAM_SECONDS",
+    ):
         config[key] = int(_number(key, config[key], int, 0))
     config["PROXY_COUNT"] = int(_number("PROXY_COUNT", config["PROXY_COUNT"], int, -1))
     if config["HISTORY_DAYS"] > config["RETENTION_DAYS"]:

@@ -26,10 +26,10 @@ def test_a_site_is_added_listed_and_given_tokens(
     )
     code, secret, _ = run(redis_server, "token", "add", "--scope", "read", "--site", "blog")
     assert code == 0
-    assert sites.authorize(redis_client, secret.strip()) == sites.Grant("read", "blog")
-    assert secret.strip() not in str(redis_client.hgetall(redis_client.keys("pt:token:*")[0]))
     token_id, scope, site = run(redis_server, "token", "list")[1].split()
     assert (scope, site) == ("read", "blog")
+    assert sites.authorize(redis_client, secret.strip()) == sites.Grant("read", "blog", token_id)
+    assert secret.strip() not in str(redis_client.hgetall(redis_client.keys("pt:token:*")[0]))
     assert run(redis_server, "token", "revoke", token_id)[0] == 0
     assert sites.authorize(redis_client, secret.strip()) is None
 

@@ -9,22 +9,27 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import ua_parser
 from crawlerdetect import CrawlerDetect
 from redis import Redis
+from redis.client import PubSub
 
 from page_tracker.services.counters import day_secret
 from page_tracker.services.sites import Site
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
 
+UTC_ZONE = ZoneInfo("UTC")
 MAX_URL = 2048
 MAX_USER_AGENT = 1024
 MAX_WIDTH = 100_000
 MAX_SOURCE = 100
 # A logged page view may be sent late, but not from the future beyond clock skew.
 MAX_SKEW_S = 300
+# "Right now" means the last five minutes.
+NOW_MINUTES = 5
 MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Firefox OS"}
 _CRAWLERS = CrawlerDetect()
 
@@ -208,6 +213,7 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
     """Return the writes that count `visits` of `site`."""
     writes = store.Plan()
     name = site.name
+    views = 0
     for visit in visits:
         local = visit.when.astimezone(site.zone)
         day = local.date()
@@ -217,6 +223,7 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
             writes.count("h", counts, "bots", expire)
             continue
         agent, view = visit.agent, visit.view
+        views += 1
         for field in ("views", f"h{local.hour:02d}", "b:" + agent.browser, "o:" + agent.os,
                       "d:" + agent.device):  # fmt: skip
             writes.count("h", counts, field, expire)
@@ -229,6 +236,13 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
             writes.add(keys.day_visitors(name, day), visit.visitor, expire)
             writes.add(keys.hour_visitors(name, day, local.hour), visit.visitor, expire)
             writes.add(keys.page_visitors(name, day, view.page), visit.visitor, expire)
+            # Visitors right now: one sketch a minute, kept for NOW_MINUTES (a late view's
+            # sketch expires at once).
+            minute = int(visit.when.timestamp()) // 60
+            writes.add(keys.minute_visitors(name, minute), visit.visitor,
+                       (minute + NOW_MINUTES) * 60)  # fmt: skip
+    if views:
+        writes.channel, writes.message = keys.live_channel(name), str(views)
     return writes
 
 
@@ -247,6 +261,18 @@ def check_time(site: Site, timestamp: float | None, now: datetime) -> datetime:
     if local_day(site, when) < local_day(site, now) - timedelta(days=site.retention_days):
         raise EventError(400, f"timestamp is older than the site's {site.retention_days} days")
     return when
+
+
+def visitors_now(redis: Redis, site: Site, now: datetime) -> int:
+    """Return the distinct visitors of the last NOW_MINUTES minutes."""
+    minute = int(now.timestamp()) // 60
+    names = [keys.minute_visitors(site.name, minute - back) for back in range(NOW_MINUTES)]
+    return store.visitors(redis, names)
+
+
+def live(redis: Redis, site: Site) -> PubSub:
+    """Return a subscription that hears of each batch of views of `site` as it is counted."""
+    return store.live(redis, keys.live_channel(site.name))
 
 
 # Figures over a range.

@@ -129,6 +129,16 @@ def info(redis: Redis, namespace: str, key: str) -> dict[str, Any]:
     }
 
 
+def names(redis: Redis, limit: int) -> list[tuple[str, str]]:
+    """Return up to `limit` counters as (namespace, key), sorted."""
+    found = []
+    for name in store.counter_names(redis):
+        found.append(name)
+        if len(found) >= limit:
+            break
+    return sorted(found)
+
+
 def _authorize(record: store.CounterRecord, admin_key: str | None) -> None:
     if not record.admin_hash:
         raise NoAdminKeyError("this counter was created without an admin key")

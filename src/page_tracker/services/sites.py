@@ -151,6 +151,7 @@ class Grant:
 
     scope: str
     site: str = ""
+    token_id: str = ""
 
     def can_read(self, site: str) -> bool:
         """Say whether the holder may read `site`'s figures."""
@@ -189,7 +190,17 @@ def authorize(redis: Redis, token: str) -> Grant | None:
     fields = store.token_fields(redis, token_id)
     if not fields or not hmac.compare_digest(fields["sha256"], _digest(token)):
         return None
-    return Grant(fields["scope"], fields["site"])
+    return Grant(fields["scope"], fields["site"], token_id)
+
+
+def is_live(redis: Redis, token_id: str) -> bool:
+    """Say whether the token `token_id` still exists (it has not been revoked)."""
+    return bool(store.token_fields(redis, token_id))
+
+
+def session_secret(redis: Redis) -> str:
+    """Return the key that signs dashboard sessions, made once and shared by every worker."""
+    return store.shared_secret(redis, secrets.token_hex(32))
 
 
 def revoke_token(redis: Redis, token_id: str) -> bool:

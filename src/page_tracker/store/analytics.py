@@ -8,6 +8,7 @@ from datetime import date
 from typing import cast
 
 from redis import Redis
+from redis.client import PubSub
 
 from page_tracker.store import keys, scripts
 
@@ -18,6 +19,9 @@ class Plan:
 
     counts: dict[str, tuple[str, int, Counter[str]]] = field(default_factory=dict)
     sketches: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
+    # A channel to publish `message` on once applied, for live dashboards ("" for none).
+    channel: str = ""
+    message: str = ""
 
     def count(self, kind: str, key: str, member: str, expire_at: int) -> None:
         """Add 1 to `member` of hash (kind 'h') or sorted set (kind 'z') `key`."""
@@ -36,7 +40,7 @@ class Plan:
     def arguments(self) -> tuple[list[str], list[str | int]]:
         """Return the KEYS and ARGV of ingest.lua for this plan."""
         names: list[str] = []
-        args: list[str | int] = []
+        args: list[str | int] = [self.channel, self.message]
         for key, (kind, expire_at, increments) in self.counts.items():
             names.append(key)
             args += (kind, expire_at, 2 * len(increments))
@@ -82,6 +86,13 @@ def days(redis: Redis, site: str, dates: Sequence[date]) -> list[Day]:
         Day(day, {name: int(value) for name, value in counts.items()}, int(visitors))
         for day, counts, visitors in zip(dates, replies[::2], replies[1::2], strict=True)
     ]
+
+
+def live(redis: Redis, channel: str) -> PubSub:
+    """Return a subscription to `channel`, where applied plans announce their views."""
+    subscription: PubSub = redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    subscription.subscribe(channel)
+    return subscription
 
 
 def visitors(redis: Redis, names: Sequence[str]) -> int:

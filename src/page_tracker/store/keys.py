@@ -52,6 +52,8 @@ def visitor_secret(day: date) -> str:
 # the site's retention; the script that writes them sets that time.
 SITES = "pt:sites"  # the registry of site names: no TTL, a site lives until it is removed
 TOKEN_PATTERN = "pt:token:*"  # noqa: S105  # nosec B105: a key pattern, not a password
+# Signs dashboard sessions; no TTL: rotating it would log every user out.
+SESSION_SECRET = "pt:session-secret"  # noqa: S105  # nosec B105: a key name, not a secret
 
 
 def site(name: str) -> str:
@@ -101,6 +103,16 @@ def hour_visitors(site: str, day: date, hour: int) -> str:
 def page_visitors(site: str, day: date, page: str) -> str:
     """Return the HyperLogLog of one page's visitors on a day."""
     return f"{_day(site, day)}:pv:{page}"
+
+
+def minute_visitors(site: str, minute: int) -> str:
+    """Return the HyperLogLog of a site's visitors in one minute (unix time // 60)."""
+    return f"pt:{{{site}}}:a:now:{minute}"
+
+
+def live_channel(site: str) -> str:
+    """Return the pub/sub channel where a site's views are announced (not a key)."""
+    return f"pt:live:{site}"
 
 
 def top_scratch(site: str, nonce: str) -> str:

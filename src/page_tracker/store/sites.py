@@ -44,6 +44,14 @@ def remove_token(redis: Redis, token_id: str) -> bool:
     return bool(redis.delete(keys.token(token_id)))
 
 
+def shared_secret(redis: Redis, candidate: str) -> str:
+    """Return the session-signing secret, storing `candidate` if there is none (no TTL)."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.set(keys.SESSION_SECRET, candidate, nx=True)
+    pipe.get(keys.SESSION_SECRET)
+    return str(pipe.execute()[1])
+
+
 def token_ids(redis: Redis) -> Iterator[str]:
     """Yield the id of every token."""
     for name in redis.scan_iter(match=keys.TOKEN_PATTERN, count=1000):

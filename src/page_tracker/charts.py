@@ -1,0 +1,78 @@
+"""Charts as SVG drawn on the server: readable without JavaScript, labelled for screen readers."""
+
+from dataclasses import dataclass
+from html import escape
+
+WIDTH, HEIGHT = 720, 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 44
+MAX_X_LABELS = 8
+
+
+@dataclass(frozen=True)
+class Point:
+    """One step of a series: its label and its two figures."""
+
+    label: str
+    views: int
+    visitors: int
+
+
+def nice_ceiling(value: int) -> int:
+    """Return a round number at or above `value` for the top of an axis (1, 2 or 5 x 10^n)."""
+    if value <= 0:
+        return 1
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= value:
+                return step * factor
+        step *= 10
+
+
+def series_chart(points: list[Point], title: str, unit: str, chart_id: str = "chart") -> str:
+    """Return an SVG chart of views (bars) and visitors (line) per step, with axes and tooltips.
+
+    Every bar carries a <title> (a tooltip on hover), and the chart is named by its title and
+    a summary; the page also gives the same figures as a table for screen readers.
+    """
+    top = nice_ceiling(max((max(p.views, p.visitors) for p in points), default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(points), 1)
+    total = sum(p.views for p in points)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{total} views over {len(points)} {escape(unit)}s; '
+        f"highest {max((p.views for p in points), default=0)} views in one {escape(unit)}</desc>",
+    ]
+    for tick in range(5):
+        value = top * tick // 4
+        y = TOP + plot_h - plot_h * tick / 4
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>'
+        )
+    every = max(1, -(-len(points) // MAX_X_LABELS))
+    line = []
+    for index, point in enumerate(points):
+        x = LEFT + index * step
+        height = plot_h * point.views / top
+        tip = f"{escape(point.label)}: {point.views} views, {point.visitors} visitors"
+        parts.append(
+            f'<rect class="bar" x="{x + step * 0.1:.1f}" y="{TOP + plot_h - height:.1f}" '
+            f'width="{max(step * 0.8, 1):.1f}" height="{height:.1f}"><title>{tip}</title></rect>'
+        )
+        line.append(f"{x + step / 2:.1f},{TOP + plot_h - plot_h * point.visitors / top:.1f}")
+        if index % every == 0:
+            parts.append(
+                f'<text class="axis" x="{x + step / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
+                f'text-anchor="middle">{escape(point.label)}</text>'
+            )
+    if line:
+        parts.append(f'<polyline class="visitors" points="{" ".join(line)}"/>')
+    parts.append(
+        f'<text class="axis unit" x="{LEFT}" y="{HEIGHT - 6}">views (bars) and visitors (line) '
+        f"per {escape(unit)}</text></svg>"
+    )
+    return "".join(parts)

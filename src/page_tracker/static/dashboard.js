@@ -1,0 +1,50 @@
+// Live figures on a site's dashboard: Server-Sent Events, or polling where they fail.
+"use strict";
+(function () {
+  var tiles = document.querySelector("[data-live]");
+  if (!tiles) return;
+  var status = document.querySelector("[data-status]");
+  var polling = null;
+
+  function show(text) {
+    if (status) status.textContent = text;
+  }
+
+  function refresh() {
+    return fetch(tiles.getAttribute("data-figures"), { credentials: "same-origin" })
+      .then(function (answer) {
+        if (!answer.ok) throw new Error(answer.status);
+        return answer.json();
+      })
+      .then(function (figures) {
+        var values = {
+          views: figures.totals.views, visitors: figures.totals.visitors,
+          bots: figures.totals.bots, now: figures.now
+        };
+        Object.keys(values).forEach(function (name) {
+          var element = tiles.querySelector('[data-figure="' + name + '"]');
+          if (element) element.textContent = String(values[name]);
+        });
+      })
+      .catch(function () { show("Could not refresh; will try again."); });
+  }
+
+  function poll() {
+    if (polling) return;
+    show("Refreshing every 10 seconds.");
+    polling = setInterval(refresh, 10000);
+  }
+
+  if (!window.EventSource) {
+    poll();
+    return;
+  }
+  var source = new EventSource(tiles.getAttribute("data-live"));
+  source.addEventListener("open", function () { show("Live: figures update as views arrive."); });
+  source.addEventListener("views", refresh);
+  source.addEventListener("error", function () {
+    // A closed source will not reconnect by itself (for example, the server is busy): poll.
+    if (source.readyState === EventSource.CLOSED) poll();
+  });
+  addEventListener("pagehide", function () { source.close(); });
+})();

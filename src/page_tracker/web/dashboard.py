@@ -1,0 +1,349 @@
+"""The dashboard: server-rendered pages of sites and counters, with live updates."""
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any, NoReturn
+
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)  # fmt: skip
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.wrappers import Response as BaseResponse
+
+from page_tracker import charts
+from page_tracker.extensions import REDIS, Runtime, runtime
+from page_tracker.services import analytics, counters, sites
+from page_tracker.web import names
+from page_tracker.web.errors import unavailable_headers
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+csrf = CSRFProtect()
+RANGES = {"today": ("Today", 1), "7d": ("7 days", 7), "30d": ("30 days", 30),
+          "12m": ("12 months", 365)}  # fmt: skip
+MAX_COUNTERS = 200
+KEEP_ALIVE_S = 10.0
+SECURITY_HEADERS = {
+    # No inline script or style anywhere: everything comes from this server's static files.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    # Share links carry a token: never send the address to another site.
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, marked Secure whenever the request came over HTTPS.
+
+    Without SECRET_KEY, the key is fetched from Redis when a dashboard page first needs it, so
+    every worker signs with the same key and the API never waits for it.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Open the session, fetching the shared signing key first if this worker lacks it."""
+        if not app.secret_key and request.path.startswith(bp.url_prefix or "/"):
+            app.secret_key = sites.session_secret(app.extensions[REDIS])
+        return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Say whether this request arrived over HTTPS (behind a proxy: see PROXY_COUNT)."""
+        return request.is_secure
+
+
+def init_dashboard(app: Flask) -> None:
+    """Set up sessions, CSRF protection and the live-stream budget for the dashboard."""
+    app.secret_key = app.config["SECRET_KEY"] or None
+    app.session_interface = SessionCookies()
+    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      WTF_CSRF_CHECK_DEFAULT=False)  # fmt: skip
+    csrf.init_app(app)
+    app.extensions["page_tracker.live_streams"] = threading.BoundedSemaphore(
+        app.config["LIVE_STREAMS"]
+    )
+    app.register_blueprint(bp)
+
+
+@bp.after_request
+def secure(response: Response) -> Response:
+    """Add the security headers to every dashboard answer."""
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> tuple[str, int]:
+    """Explain a refused form rather than answer a bare 400."""
+    return render_template("dashboard/error.html", message=error.description), 400
+
+
+def _refuse(status: int, message: str) -> NoReturn:
+    """Stop the request with an error page saying `message`."""
+    abort(Response(render_template("dashboard/error.html", message=message), status))
+
+
+def _fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _grant_of(app: Runtime, token: str) -> sites.Grant | None:
+    server_token = current_app.config["ADMIN_TOKEN"]
+    if server_token and hmac.compare_digest(token.encode(), server_token.encode()):
+        return sites.Grant("admin", token_id="server:" + _fingerprint(server_token))
+    return sites.authorize(app.redis, token)
+
+
+def _sign_in(grant: sites.Grant) -> None:
+    session.clear()
+    session["grant"] = {"scope": grant.scope, "site": grant.site, "token_id": grant.token_id}
+
+
+def viewer(app: Runtime) -> sites.Grant | None:
+    """Return who is signed in, if their token still works (revoking it signs them out)."""
+    held = session.get("grant")
+    if not isinstance(held, dict):
+        return None
+    token_id = str(held.get("token_id", ""))
+    if token_id.startswith("server:"):
+        server_token = current_app.config["ADMIN_TOKEN"]
+        alive = bool(server_token) and token_id == "server:" + _fingerprint(server_token)
+    else:
+        alive = sites.is_live(app.redis, token_id)
+    if not alive:
+        session.clear()
+        return None
+    return sites.Grant(str(held["scope"]), str(held["site"]), token_id)
+
+
+def _signed_in(app: Runtime) -> sites.Grant:
+    grant = viewer(app)
+    if grant is None:
+        abort(redirect(url_for("dashboard.login", next=request.full_path)))
+    return grant
+
+
+def _site_for(app: Runtime, name: str) -> tuple[sites.Grant, sites.Site]:
+    grant = _signed_in(app)
+    if not grant.can_read(name):
+        _refuse(403, f"You may not see {name}.")
+    try:
+        return grant, sites.load(app.redis, names.name(name, "site"))
+    except sites.UnknownSiteError:
+        _refuse(404, f"There is no site {name}.")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | BaseResponse | tuple[str, int]:
+    """Sign in with an admin token or a site's read token."""
+    message = ""
+    if request.method == "POST":
+        csrf.protect()
+        grant = _grant_of(runtime(), request.form.get("token", "").strip())
+        if grant is not None and grant.scope in ("admin", "read"):
+            _sign_in(grant)
+            target = request.args.get("next", "")
+            # Only ever go back to a page of this dashboard.
+            if not target.startswith("/dashboard") or target.startswith("//"):
+                target = url_for("dashboard.home")
+            return redirect(target)
+        message = "That token is not an admin or read token that works here."
+        return render_template("dashboard/login.html", message=message), 401
+    return render_template("dashboard/login.html", message=message)
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    """Sign out."""
+    csrf.protect()
+    session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/share/<token>")
+def share(token: str) -> BaseResponse:
+    """Open a share link: a read token of one site signs its holder in to that site alone."""
+    grant = sites.authorize(runtime().redis, token)
+    if grant is None or grant.scope != "read":
+        _refuse(404, "This link was revoked.")
+    _sign_in(grant)
+    return redirect(url_for("dashboard.site", name=grant.site))
+
+
+@bp.get("/")
+def home() -> str:
+    """List the sites and counters the signed-in token may see."""
+    app = runtime()
+    grant = _signed_in(app)
+    if grant.scope == "admin":
+        site_names = sites.names(app.redis)
+        counter_names = counters.names(app.redis, MAX_COUNTERS)
+    else:
+        site_names, counter_names = [grant.site], []
+    return render_template("dashboard/home.html", grant=grant, sites=site_names,
+                           counters=counter_names, max_counters=MAX_COUNTERS)  # fmt: skip
+
+
+def chosen_range(site: sites.Site, today: date) -> tuple[str, date, date]:
+    """Return the range asked for (?range= or ?from=&to=) as (name, first day, last day)."""
+    wanted = request.args.get("range", "30d")
+    if request.args.get("from") or wanted == "custom":
+        try:
+            first = date.fromisoformat(request.args.get("from", ""))
+            last = date.fromisoformat(request.args.get("to", "") or today.isoformat())
+        except ValueError:
+            names.bad_request("from and to must be dates such as 2026-11-24")
+        if first > last or (last - first).days >= analytics.MAX_RANGE_DAYS:
+            names.bad_request("from must come before to, within 10 years")
+        return "custom", first, last
+    if wanted not in RANGES:
+        names.bad_request(f"range must be one of {', '.join(RANGES)} or custom")
+    return wanted, today - timedelta(days=RANGES[wanted][1] - 1), today
+
+
+def _figures(app: Runtime, site: sites.Site) -> tuple[str, dict[str, Any]]:
+    today = analytics.local_day(site, app.now)
+    range_name, first, last = chosen_range(site, today)
+    figures = analytics.stats(app.redis, site, first, last)
+    figures["now"] = analytics.visitors_now(app.redis, site, app.now)
+    return range_name, figures
+
+
+@bp.get("/sites/<name>")
+def site(name: str) -> str:
+    """Show a site's views and visitors over a range, its top lists and who is here now."""
+    app = runtime()
+    grant, found = _site_for(app, name)
+    range_name, figures = _figures(app, found)
+    hourly = figures["interval"] == "hour"
+    points = [
+        charts.Point(p["time"][11:16] if hourly else p["time"][5:], p["views"], p["visitors"])
+        for p in figures["series"]
+    ]
+    chart = charts.series_chart(points, f"Views and visitors of {name}",
+                                "hour" if hourly else "day")  # fmt: skip
+    shares = [t for t in sites.tokens(app.redis) if t["scope"] == "read" and t["site"] == name]
+    return render_template(
+        "dashboard/site.html", grant=grant, site=found, figures=figures, chart=chart,
+        range_name=range_name, ranges=RANGES, shares=shares if grant.scope == "admin" else [],
+        new_link=request.args.get("shared", ""),
+    )  # fmt: skip
+
+
+@bp.get("/sites/<name>/figures.json")
+def figures(name: str) -> dict[str, Any]:
+    """Answer the totals of the range shown and visitors now: what live updates refresh."""
+    app = runtime()
+    _, found = _site_for(app, name)
+    _, figures = _figures(app, found)
+    return {"totals": figures["totals"], "now": figures["now"]}
+
+
+@bp.get("/sites/<name>/live")
+def live(name: str) -> Response:
+    """Stream an event each time views of the site are counted (Server-Sent Events).
+
+    A stream holds a request thread, so a worker serves at most LIVE_STREAMS at once (beyond,
+    a 503 sends the browser to polling) and each ends after LIVE_STREAM_SECONDS (the browser
+    reconnects). A vanished client is noticed at the next keep-alive write.
+    """
+    app = runtime()
+    _, found = _site_for(app, name)
+    budget: threading.BoundedSemaphore = current_app.extensions["page_tracker.live_streams"]
+    if not budget.acquire(blocking=False):
+        return Response("busy: poll instead\n", 503, unavailable_headers(), mimetype="text/plain")
+    seconds = current_app.config["LIVE_STREAM_SECONDS"]
+    subscription = analytics.live(app.redis, found)
+
+    def events() -> Iterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            deadline = wrote = time.monotonic()
+            deadline += seconds
+            while (left := deadline - time.monotonic()) > 0:
+                message = subscription.get_message(timeout=min(left, KEEP_ALIVE_S))
+                if message is not None:
+                    yield f"event: views\ndata: {message['data']}\n\n"
+                elif time.monotonic() - wrote >= KEEP_ALIVE_S:
+                    # Writing is how a vanished client is noticed.
+                    yield ": keep-alive\n\n"
+                else:
+                    continue
+                wrote = time.monotonic()
+        finally:
+            subscription.close()
+            budget.release()
+
+    return Response(stream_with_context(events()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})  # fmt: skip
+
+
+@bp.post("/sites/<name>/shares")
+def add_share(name: str) -> BaseResponse:
+    """Make a read-only share link of the site (admin)."""
+    csrf.protect()
+    app = runtime()
+    grant, found = _site_for(app, name)
+    if grant.scope != "admin":
+        abort(403)
+    _, token = sites.mint_token(app.redis, "read", found.name, int(app.now.timestamp()))
+    link = url_for("dashboard.share", token=token, _external=True)
+    return redirect(url_for("dashboard.site", name=name, shared=link))
+
+
+@bp.post("/sites/<name>/shares/<token_id>/revoke")
+def revoke_share(name: str, token_id: str) -> BaseResponse:
+    """Revoke a share link: it stops working at once, for anyone who opened it too."""
+    csrf.protect()
+    app = runtime()
+    grant, _ = _site_for(app, name)
+    if grant.scope != "admin":
+        abort(403)
+    sites.revoke_token(app.redis, token_id)
+    return redirect(url_for("dashboard.site", name=name))
+
+
+@bp.get("/sites/<name>/snippet")
+def snippet(name: str) -> str:
+    """Show the tags that make a site's pages report their views."""
+    app = runtime()
+    grant, found = _site_for(app, name)
+    return render_template("dashboard/snippet.html", grant=grant, site=found,
+                           base=request.host_url.rstrip("/"))  # fmt: skip
+
+
+@bp.get("/counters/<namespace>/<key>")
+def counter(namespace: str, key: str) -> str:
+    """Show a counter's history as a chart, its badge, and snippets to embed the badge."""
+    app = runtime()
+    grant = _signed_in(app)
+    if grant.scope != "admin":
+        _refuse(403, "Counters need an admin token.")
+    namespace, key = names.name(namespace, "namespace"), names.name(key, "key")
+    try:
+        info = counters.info(app.redis, namespace, key)
+        days = counters.history(app.redis, app.policy, namespace, key, 30, analytics.UTC_ZONE,
+                                app.now)  # fmt: skip
+    except counters.NotFoundError:
+        _refuse(404, "There is no such counter.")
+    points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
+    chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day")
+    badge = f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg"
+    return render_template("dashboard/counter.html", grant=grant, info=info, chart=chart,
+                           days=days, badge=badge)  # fmt: skip

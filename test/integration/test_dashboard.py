@@ -1,0 +1,206 @@
+"""The dashboard against a real Redis: sign-in, pages, CSRF, share links and live updates."""
+
+import html
+import re
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from page_tracker.app import create_app
+from page_tracker.embedded import RedisServer
+from page_tracker.extensions import CLOCK, REDIS
+from test.integration.test_analytics import ADMIN, CHROME, Clock, add_site, view
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver",
+                      "LIVE_STREAM_SECONDS": 2})  # fmt: skip
+    app.extensions[CLOCK] = Clock()
+    yield app
+    app.extensions[REDIS].close()
+
+
+def csrf_token(client: FlaskClient, path: str = "/dashboard/login") -> str:
+    match = CSRF.search(client.get(path).text)
+    assert match is not None
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, token: str = "s3rver") -> None:  # noqa: S107
+    answer = client.post(
+        "/dashboard/login", data={"token": token, "csrf_token": csrf_token(client)}
+    )
+    assert answer.status_code == 302, answer.text
+
+
+def test_pages_need_a_signed_in_token(client: FlaskClient) -> None:
+    answer = client.get("/dashboard/sites/blog")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/dashboard/login")
+
+
+def test_signing_in_sets_a_strict_cookie_and_lists_sites_and_counters(
+    client: FlaskClient,
+) -> None:
+    add_site(client)
+    client.get("/hit/site.one/home")
+    answer = client.post("/dashboard/login?next=/dashboard/sites/blog",
+                         data={"token": "s3rver", "csrf_token": csrf_token(client)})  # fmt: skip
+    assert answer.headers["Location"] == "/dashboard/sites/blog"
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; see the HTTPS test
+    home = client.get("/dashboard/").text
+    assert 'href="/dashboard/sites/blog"' in home
+    assert 'href="/dashboard/counters/site.one/home"' in home
+
+
+def test_the_cookie_is_secure_over_https(client: FlaskClient) -> None:
+    secure = client.application.test_client()
+    page = secure.get("/dashboard/login", base_url="https://tracker.test")
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    answer = secure.post("/dashboard/login", data={"token": "s3rver", "csrf_token": token},
+                         base_url="https://tracker.test",
+                         headers={"Referer": "https://tracker.test/dashboard/login"})  # fmt: skip
+    assert answer.status_code == 302, answer.text
+    assert "Secure" in answer.headers["Set-Cookie"]
+
+
+def test_forms_without_the_csrf_token_are_refused(client: FlaskClient) -> None:
+    assert client.post("/dashboard/login", data={"token": "s3rver"}).status_code == 400
+    sign_in(client)
+    add_site(client)
+    assert client.post("/dashboard/sites/blog/shares").status_code == 400
+    assert client.post("/dashboard/logout").status_code == 400
+
+
+def test_a_wrong_token_is_refused(client: FlaskClient) -> None:
+    answer = client.post(
+        "/dashboard/login", data={"token": "nope", "csrf_token": csrf_token(client)}
+    )
+    assert answer.status_code == 401
+    assert "not an admin or read token" in answer.text
+
+
+def test_every_page_sends_the_security_headers(client: FlaskClient) -> None:
+    for path in ("/dashboard/login", "/dashboard/sites/blog"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_site_page_shows_the_figures_of_the_stats_api(client: FlaskClient) -> None:
+    add_site(client)
+    view(client, referrer="https://news.example.org/")
+    view(client, "https://example.com/b", ip="192.0.2.7")
+    sign_in(client)
+    for range_name in ("today", "7d", "30d", "12m"):
+        page = client.get(f"/dashboard/sites/blog?range={range_name}").text
+        first = re.search(r'name="from" value="([\d-]+)"', page).group(1)  # type: ignore[union-attr]
+        api = client.get(f"/api/sites/blog/stats?from={first}", headers=ADMIN).json
+        for figure in ("views", "visitors", "bots"):
+            shown = re.search(rf'data-figure="{figure}">(\d+)<', page).group(1)  # type: ignore[union-attr]
+            assert int(shown) == api["totals"][figure], (range_name, figure)
+        assert "news.example.org" in page
+        assert '<svg class="chart"' in page
+    assert "<td>/b</td>" in client.get("/dashboard/sites/blog?range=custom&from=2026-11-01").text
+    assert client.get("/dashboard/sites/blog?range=forever").status_code == 400
+    assert client.get("/dashboard/sites/nosuchsite").status_code == 404
+
+
+def test_a_read_token_sees_its_site_only(client: FlaskClient) -> None:
+    add_site(client)
+    client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
+    token = client.post("/api/sites/blog/tokens", headers=ADMIN).json["token"]
+    sign_in(client, token)
+    assert client.get("/dashboard/sites/blog").status_code == 200
+    assert client.get("/dashboard/sites/shop").status_code == 403
+    assert client.get("/dashboard/counters/site.one/home").status_code == 403
+    assert "shop" not in client.get("/dashboard/").text
+
+
+def test_share_links_sign_in_to_one_site_and_stop_working_when_revoked(
+    client: FlaskClient, app: Flask
+) -> None:
+    add_site(client)
+    sign_in(client)
+    made = client.post("/dashboard/sites/blog/shares", data={"csrf_token": csrf_token(client)})
+    link = made.headers["Location"]
+    page = client.get(link).text
+    shared = re.search(r"New link, shown once: <code>http://localhost(/dashboard/share/[^<]+)</code>",
+                       page).group(1)  # type: ignore[union-attr]  # fmt: skip
+    friend = app.test_client()
+    assert friend.get(shared).headers["Location"] == "/dashboard/sites/blog"
+    assert friend.get("/dashboard/sites/blog").status_code == 200
+    token_id = re.search(r"link ([0-9a-f]+)", page).group(1)  # type: ignore[union-attr]
+    revoke = f"/dashboard/sites/blog/shares/{token_id}/revoke"
+    assert client.post(revoke, data={"csrf_token": csrf_token(client)}).status_code == 302
+    assert friend.get("/dashboard/sites/blog").status_code == 302  # signed out
+    assert friend.get(shared).status_code == 404
+
+
+def test_live_updates_stream_each_counted_view(client: FlaskClient, app: Flask) -> None:
+    add_site(client)
+    sign_in(client)
+    stream = client.get("/dashboard/sites/blog/live", buffered=False)
+    assert stream.mimetype == "text/event-stream"
+    chunks = iter(stream.response)  # type: ignore[arg-type]
+    assert next(chunks) == b"retry: 2000\n\n"
+    # The subscription is made: another client's view is announced on it.
+    sender = threading.Timer(0.2, lambda: view(app.test_client(), agent=CHROME))
+    sender.start()
+    assert next(chunks) == b"event: views\ndata: 1\n\n"
+    sender.join()
+    started = time.monotonic()
+    assert list(chunks)[-1:] in ([], [b": keep-alive\n\n"])
+    assert time.monotonic() - started < 3  # LIVE_STREAM_SECONDS, then the browser reconnects
+    stream.close()
+
+
+def test_a_busy_worker_sends_browsers_to_polling(client: FlaskClient) -> None:
+    add_site(client)
+    sign_in(client)
+    first = client.get("/dashboard/sites/blog/live", buffered=False)
+    next(iter(first.response))  # type: ignore[arg-type]
+    busy = client.get("/dashboard/sites/blog/live")
+    assert busy.status_code == 503
+    assert "Retry-After" in busy.headers
+    first.close()
+    figures = client.get("/dashboard/sites/blog/figures.json").json
+    assert figures == {"totals": {"views": 0, "visitors": 0, "bots": 0}, "now": 0}
+
+
+def test_visitors_now_count_the_last_five_minutes(client: FlaskClient, app: Flask) -> None:
+    add_site(client)
+    sign_in(client)
+    view(client)
+    view(client, ip="192.0.2.8")
+    assert client.get("/dashboard/sites/blog/figures.json").json["now"] == 2
+    app.extensions[CLOCK].now += timedelta(minutes=6)
+    assert client.get("/dashboard/sites/blog/figures.json").json["now"] == 0
+
+
+def test_counter_and_snippet_pages(client: FlaskClient) -> None:
+    add_site(client)
+    client.get("/hit/site.one/home")
+    sign_in(client)
+    counter = client.get("/dashboard/counters/site.one/home").text
+    assert "![views](http://localhost/badge/site.one/home.svg)" in counter
+    assert '<svg class="chart"' in counter
+    assert client.get("/dashboard/counters/site.one/none").status_code == 404
+    snippet = html.unescape(client.get("/dashboard/sites/blog/snippet").text)
+    assert '<script defer src="http://localhost/script.js" data-site="blog"></script>' in snippet

@@ -1,0 +1,28 @@
+"""The dashboard's tests, run here against fakeredis swapped in at the injection point.
+
+The same test functions run against a real redis-server in test/integration.
+"""
+
+import fakeredis
+import pytest
+from flask import Flask
+
+from page_tracker.extensions import CLOCK
+from test.integration.test_analytics import Clock
+from test.integration.test_dashboard import *  # noqa: F403
+
+
+@pytest.fixture
+def redis_client(fake_redis: fakeredis.FakeRedis) -> fakeredis.FakeRedis:
+    return fake_redis
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, object]) -> dict[str, object]:
+    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver", "LIVE_STREAM_SECONDS": 2}
+
+
+@pytest.fixture
+def app(app: Flask) -> Flask:
+    app.extensions[CLOCK] = Clock()
+    return app

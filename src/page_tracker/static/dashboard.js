@@ -39,12 +39,24 @@
     poll();
     return;
   }
-  var source = new EventSource(tiles.getAttribute("data-live"));
-  source.addEventListener("open", function () { show("Live: figures update as views arrive."); });
-  source.addEventListener("views", refresh);
-  source.addEventListener("error", function () {
-    // A closed source will not reconnect by itself (for example, the server is busy): poll.
-    if (source.readyState === EventSource.CLOSED) poll();
-  });
+  var source = null;
+  function listen() {
+    source = new EventSource(tiles.getAttribute("data-live"));
+    source.addEventListener("open", function () {
+      clearInterval(polling);
+      polling = null;
+      show("Live: figures update as views arrive.");
+    });
+    source.addEventListener("views", refresh);
+    source.addEventListener("error", function () {
+      // A closed source does not reconnect by itself (the server was busy): poll for now,
+      // and ask for a live stream again in a minute.
+      if (source.readyState === EventSource.CLOSED) {
+        poll();
+        setTimeout(listen, 60000);
+      }
+    });
+  }
+  listen();
   addEventListener("pagehide", function () { source.close(); });
 })();

@@ -37,7 +37,8 @@ csrf = CSRFProtect()
 RANGES = {"today": ("Today", 1), "7d": ("7 days", 7), "30d": ("30 days", 30),
           "12m": ("12 months", 365)}  # fmt: skip
 MAX_COUNTERS = 200
-KEEP_ALIVE_S = 10.0
+# Writing is the only way to notice a vanished client, so streams write this often.
+KEEP_ALIVE_S = 2.0
 SECURITY_HEADERS = {
     # No inline script or style anywhere: everything comes from this server's static files.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -261,12 +262,13 @@ def live(name: str) -> Response:
 
     A stream holds a request thread, so a worker serves at most LIVE_STREAMS at once (beyond,
     a 503 sends the browser to polling) and each ends after LIVE_STREAM_SECONDS (the browser
-    reconnects). A vanished client is noticed at the next keep-alive write.
+    reconnects). A vanished client is noticed at the next keep-alive write, within seconds.
     """
     app = runtime()
     _, found = _site_for(app, name)
     budget: threading.BoundedSemaphore = current_app.extensions["page_tracker.live_streams"]
-    if not budget.acquire(blocking=False):
+    # A page that was just left frees its stream within one keep-alive: wait that long.
+    if not budget.acquire(timeout=KEEP_ALIVE_S + 1):
         return Response("busy: poll instead\n", 503, unavailable_headers(), mimetype="text/plain")
     seconds = current_app.config["LIVE_STREAM_SECONDS"]
     subscription = analytics.live(app.redis, found)

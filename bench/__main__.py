@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-from bench import loadgen, memory
+from bench import dashboard, live, loadgen, memory
 from page_tracker.embedded import RedisServer, free_port
 from page_tracker.services import sites
 
@@ -213,6 +213,10 @@ def main() -> int:
                     failures.append(f"{name}: Redis counted {hits}, {result.ok} got 2xx")
     failures += ratios(rates)
     print(memory.report())
+    figures, missed = dashboard.report()
+    print(figures)
+    failures += missed
+    print(live.report())
     for failure in failures:
         print(f"FAILED: {failure}")
     return 1 if failures else 0

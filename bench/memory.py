@@ -29,18 +29,21 @@ AGENTS = [
 ]  # fmt: skip
 
 
-def fill(client: redis.Redis, site: sites.Site, start: datetime, seed: int = 1) -> None:
-    """Write VIEWS page views of PAGES pages (Zipf-like popularity) over DAYS days."""
+def fill(
+    client: redis.Redis, site: sites.Site, start: datetime, seed: int = 1, *,
+    views: int = VIEWS, days: int = DAYS,
+) -> None:  # fmt: skip
+    """Write `views` page views of PAGES pages (Zipf-like popularity) over `days` days."""
     rng = random.Random(seed)  # noqa: S311 (made-up traffic, not secrets)
     pages = [f"/articles/{n:05d}" for n in range(PAGES)]
     cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(PAGES)))
     referrers = [None] * 5 + [f"ref{n}.example" for n in range(200)]
-    for first in range(0, VIEWS, BATCH):
+    for first in range(0, views, BATCH):
         visits = []
         for number in range(first, first + BATCH):
-            when = start + timedelta(seconds=number * DAYS * 86_400 // VIEWS)
+            when = start + timedelta(seconds=number * days * 86_400 // views)
             view = analytics.PageView(
-                "memory", "memory.test", rng.choices(pages, cum_weights=cumulative)[0],
+                site.name, "memory.test", rng.choices(pages, cum_weights=cumulative)[0],
                 rng.choice(referrers), None,
             )  # fmt: skip
             visitor = f"{rng.randrange(VISITORS):016x}"

@@ -205,10 +205,17 @@ def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
     assert {key_slot(name.encode()) for name in written} == {key_slot(b"blog")}
     (now,) = [name for name in written if ":a:now:" in name]
     written.remove(now)
-    assert len(written) == 6  # day counts, pages, referrers, visitors, hour and page visitors
+    months = [name for name in written if ":a:2026-11:" in name]
+    assert len(months) == 2  # the month's pages and referrers
+    # A month's rankings live until its last day is older than the retention: 31 December.
+    assert {redis_client.expiretime(name) for name in months} == {
+        datetime(2026, 12, 31, tzinfo=UTC).timestamp()
+    }
+    days = sorted(set(written) - set(months))
+    assert len(days) == 6  # day counts, pages, referrers, visitors, hour and page visitors
     # The 24th's data lives until the end of its 30th day after: midnight starting 25 Dec.
     expected = datetime(2026, 12, 25, tzinfo=UTC).timestamp()
-    assert all(redis_client.expiretime(name) == expected for name in written)
+    assert all(redis_client.expiretime(name) == expected for name in days)
     # Visitors "right now" are kept for five minutes from the minute of the view.
     assert redis_client.expiretime(now) == NOW.replace(second=0).timestamp() + 300
 
@@ -378,3 +385,21 @@ def test_an_admin_batch_may_feed_several_sites_at_once(client: FlaskClient) -> N
     shop = client.get("/api/sites/shop/stats", headers=ADMIN).json
     assert shop["pages"] == [{"page": "/cart", "views": 1, "visitors": 1}]
     assert shop["devices"] == [{"device": "mobile", "views": 1}]
+
+
+def test_rankings_over_whole_months_agree_with_the_days(client: FlaskClient) -> None:
+    add_site(client)
+    events = [
+        {"site": "blog", "url": f"/p{n % 3}", "referrer": f"https://r{n % 2}.test/",
+         "timestamp": (NOW - timedelta(days=n % 50)).timestamp()}
+        for n in range(150)
+    ]  # fmt: skip
+    assert client.post("/api/events", json=events, headers=ADMIN).json["accepted"] == 150
+    figures = stats(client, "?from=2026-09-30&to=2026-11-01")  # all of October, by its month
+    in_range = [e for e in events
+                if "2026-09-30" <= datetime.fromtimestamp(e["timestamp"], UTC).date().isoformat()
+                <= "2026-11-01"]  # fmt: skip
+    expected = {page: sum(e["url"] == page for e in in_range) for page in ("/p0", "/p1", "/p2")}
+    assert {entry["page"]: entry["views"] for entry in figures["pages"]} == expected
+    assert sum(entry["views"] for entry in figures["referrers"]) == len(in_range)
+    assert figures["totals"]["views"] == len(in_range)

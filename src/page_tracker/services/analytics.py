@@ -3,7 +3,7 @@
 import hashlib
 import ipaddress
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -204,6 +204,29 @@ def visit(
     return Visit(view, when, agent, visitor_id(secret, site.name, ip or "", user_agent or ""))
 
 
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def ranking_keys(site: Site, kind: str, first: date, last: date, today: date) -> list[str]:
+    """Return the sets whose sum ranks `kind` from `first` to `last`.
+
+    Whole months are read from their month's set when none of their days has expired yet;
+    other days from their own sets.  A year's ranking sums about 12 sets, not 365.
+    """
+    oldest_kept = today - timedelta(days=site.retention_days)
+    names, day = [], first
+    while day <= last:
+        end = _month_end(day)
+        if day.day == 1 and end <= last and day >= oldest_kept:
+            names.append(keys.ranking(site.name, f"{day:%Y-%m}", kind))
+            day = end + timedelta(days=1)
+        else:
+            names.append(keys.ranking(site.name, day.isoformat(), kind))
+            day += timedelta(days=1)
+    return names
+
+
 def local_day(site: Site, when: datetime) -> date:
     """Return the site's date at `when`."""
     return when.astimezone(site.zone).date()
@@ -227,11 +250,15 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
         for field in ("views", f"h{local.hour:02d}", "b:" + agent.browser, "o:" + agent.os,
                       "d:" + agent.device):  # fmt: skip
             writes.count("h", counts, field, expire)
-        writes.count("z", keys.day_pages(name, day), view.page, expire)
+        ranked = [("pages", view.page)]
         if view.referrer and view.referrer != view.host and not site.allows(view.referrer):
-            writes.count("z", keys.day_referrers(name, day), view.referrer, expire)
+            ranked.append(("referrers", view.referrer))
         if view.source:
-            writes.count("z", keys.day_sources(name, day), view.source, expire)
+            ranked.append(("sources", view.source))
+        month, month_expire = f"{day:%Y-%m}", expires_at(site, _month_end(day))
+        for kind, member in ranked:
+            writes.count("z", keys.ranking(name, day.isoformat(), kind), member, expire)
+            writes.count("z", keys.ranking(name, month, kind), member, month_expire)
         if visit.visitor is not None:
             writes.add(keys.day_visitors(name, day), visit.visitor, expire)
             writes.add(keys.hour_visitors(name, day, local.hour), visit.visitor, expire)
@@ -287,7 +314,9 @@ def _ranked(totals: Counter[str], limit: int) -> list[tuple[str, int]]:
     return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
-def stats(redis: Redis, site: Site, first: date, last: date, limit: int = TOP) -> dict[str, Any]:
+def stats(
+    redis: Redis, site: Site, first: date, last: date, today: date, limit: int = TOP
+) -> dict[str, Any]:
     """Return a site's totals, time series and top lists from `first` to `last` (its days)."""
     name = site.name
     dates = [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -302,12 +331,12 @@ def stats(redis: Redis, site: Site, first: date, last: date, limit: int = TOP) -
         {"time": day.day.isoformat(), "views": day.counts.get("views", 0),
          "visitors": day.visitors} for day in stored
     ]  # fmt: skip
-    pages = store.top(redis, name, [keys.day_pages(name, day) for day in dates], limit)
-    page_visitors = store.page_visitors(redis, name, [page for page, _ in pages], dates)
 
-    def top(key: Callable[[str, date], str], label: str) -> list[dict[str, Any]]:
-        ranked = store.top(redis, name, [key(name, day) for day in dates], limit)
-        return [{label: member, "views": views} for member, views in ranked]
+    def top(kind: str) -> list[tuple[str, int]]:
+        return store.top(redis, name, ranking_keys(site, kind, first, last, today), limit)
+
+    pages = top("pages")
+    page_visitors = store.page_visitors(redis, name, [page for page, _ in pages], dates)
 
     return {
         "site": name, "tz": site.tz, "from": first.isoformat(), "to": last.isoformat(),
@@ -320,8 +349,8 @@ def stats(redis: Redis, site: Site, first: date, last: date, limit: int = TOP) -
         "series": series,
         "pages": [{"page": page, "views": views, "visitors": count}
                   for (page, views), count in zip(pages, page_visitors, strict=True)],
-        "referrers": top(keys.day_referrers, "referrer"),
-        "sources": top(keys.day_sources, "source"),
+        "referrers": [{"referrer": host, "views": views} for host, views in top("referrers")],
+        "sources": [{"source": source, "views": views} for source, views in top("sources")],
         **{group: [{group_label(group): member, "views": views}
                    for member, views in _ranked(totals, limit)]
            for group, totals in groups.items()},

@@ -39,21 +39,22 @@
     poll();
     return;
   }
-  var source = null;
+  var source = null, retries = 0;
   function listen() {
     source = new EventSource(tiles.getAttribute("data-live"));
     source.addEventListener("open", function () {
+      retries = 0;
       clearInterval(polling);
       polling = null;
       show("Live: figures update as views arrive.");
     });
     source.addEventListener("views", refresh);
     source.addEventListener("error", function () {
-      // A closed source does not reconnect by itself (the server was busy): poll for now,
-      // and ask for a live stream again in a minute.
+      // A closed source does not reconnect by itself (the server was busy, perhaps with
+      // the stream of the page just left): poll for now, and ask again soon, then less often.
       if (source.readyState === EventSource.CLOSED) {
         poll();
-        setTimeout(listen, 60000);
+        setTimeout(listen, retries++ < 3 ? 5000 : 60000);
       }
     });
   }

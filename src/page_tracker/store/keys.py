@@ -75,19 +75,16 @@ def day_counts(site: str, day: date) -> str:
     return f"{_day(site, day)}:n"
 
 
-def day_pages(site: str, day: date) -> str:
-    """Return the sorted set of a site's pages by views on a day."""
-    return f"{_day(site, day)}:p"
+RANKINGS = {"pages": "p", "referrers": "r", "sources": "s"}
 
 
-def day_referrers(site: str, day: date) -> str:
-    """Return the sorted set of a site's referring hosts by views on a day."""
-    return f"{_day(site, day)}:r"
+def ranking(site: str, period: str, kind: str) -> str:
+    """Return the sorted set of a site's pages, referrers or utm_sources by views in a period.
 
-
-def day_sources(site: str, day: date) -> str:
-    """Return the sorted set of a site's utm_source values by views on a day."""
-    return f"{_day(site, day)}:s"
+    A period is a day (2026-11-24) or a whole month (2026-11): a range of months sums a dozen
+    sets, not hundreds.
+    """
+    return f"pt:{{{site}}}:a:{period}:{RANKINGS[kind]}"
 
 
 def day_visitors(site: str, day: date) -> str:

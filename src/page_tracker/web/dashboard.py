@@ -221,7 +221,7 @@ def chosen_range(site: sites.Site, today: date) -> tuple[str, date, date]:
 def _figures(app: Runtime, site: sites.Site) -> tuple[str, dict[str, Any]]:
     today = analytics.local_day(site, app.now)
     range_name, first, last = chosen_range(site, today)
-    figures = analytics.stats(app.redis, site, first, last)
+    figures = analytics.stats(app.redis, site, first, last, today)
     figures["now"] = analytics.visitors_now(app.redis, site, app.now)
     return range_name, figures
 
@@ -267,8 +267,8 @@ def live(name: str) -> Response:
     app = runtime()
     _, found = _site_for(app, name)
     budget: threading.BoundedSemaphore = current_app.extensions["page_tracker.live_streams"]
-    # A page that was just left frees its stream within one keep-alive: wait that long.
-    if not budget.acquire(timeout=KEEP_ALIVE_S + 1):
+    # Waiting for a stream would hold a thread too: refuse at once; the page retries soon.
+    if not budget.acquire(blocking=False):
         return Response("busy: poll instead\n", 503, unavailable_headers(), mimetype="text/plain")
     seconds = current_app.config["LIVE_STREAM_SECONDS"]
     subscription = analytics.live(app.redis, found)

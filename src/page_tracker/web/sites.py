@@ -121,7 +121,7 @@ def _figures(name: str) -> dict[str, Any]:
         names.bad_request("from must not be after to")
     if (last - first).days >= analytics.MAX_RANGE_DAYS:
         names.bad_request(f"a range spans at most {analytics.MAX_RANGE_DAYS} days")
-    return analytics.stats(app.redis, site, first, last)
+    return analytics.stats(app.redis, site, first, last, today)
 
 
 @bp.get("/api/sites/<name>/stats")

@@ -5,7 +5,6 @@ Every figure comes from this one run on this machine, and targets are ratios bet
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,20 +50,6 @@ def listen_arguments(server: Server, port: int) -> list[str]:
     return ["--port", str(port)]
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            time.sleep(0.1)
-        else:
-            return
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
 @contextmanager
 def running(server: Server, redis_url: str) -> Iterator[str]:
     """Start `server` against `redis_url`, yield its base URL, and stop it."""
@@ -82,7 +67,7 @@ def running(server: Server, redis_url: str) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, process)
+        loadgen.wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

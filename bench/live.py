@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from bench.__main__ import wait_for_port
+from bench.loadgen import wait_for_port
 from page_tracker.embedded import RedisServer, free_port
 
 CLIENTS = 8
@@ -28,6 +28,19 @@ def _signed_in(base: str) -> requests.Session:
     requests.post(f"{base}/api/sites", json={"name": "live", "domains": ["live.test"]},
                   headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)  # fmt: skip
     return session
+
+
+def _open(port: int, cookie: str) -> tuple[socket.socket, bytes]:
+    """Open a live stream as a browser would; return the socket and its first bytes."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        f"GET /dashboard/sites/live/live HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
+    first = b""
+    while b"event: " not in first:
+        first += sock.recv(4096)
+    return sock, first
 
 
 def report() -> str:
@@ -46,21 +59,25 @@ def report() -> str:
             wait_for_port(port, server)
             base = f"http://127.0.0.1:{port}"
             session = _signed_in(base)
-            url = f"{base}/dashboard/sites/live/live"
+            cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
             with ThreadPoolExecutor(CLIENTS) as pool:
-                streams = list(pool.map(lambda _: session.get(url, stream=True, timeout=10),
-                                        range(CLIENTS)))  # fmt: skip
-            held = [s for s in streams if s.status_code == 200]
-            refused = sum(s.status_code == 503 for s in streams)
-            # Clients that vanish: their sockets close without a word.
-            for stream in held:
-                stream.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+                streams = list(pool.map(lambda _: _open(port, cookie), range(CLIENTS)))
+            held = [sock for sock, first in streams if b"event: ready" in first]
+            refused = sum(b"event: busy" in first for _, first in streams)
+            # Clients that vanish: their connections end without a word.
+            for sock in held:
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
             started = time.monotonic()
-            while session.get(url, stream=True, timeout=10).status_code != 200:
+            while True:
+                sock, first = _open(port, cookie)
+                sock.close()
+                if b"event: ready" in first:
+                    break
                 time.sleep(0.1)
             freed = time.monotonic() - started
-            for stream in streams:
-                stream.close()
+            for sock, _ in streams:
+                sock.close()
         finally:
             server.terminate()
             server.wait(30)

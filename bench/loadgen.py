@@ -3,6 +3,7 @@
 import http.client
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -44,6 +45,21 @@ class Request:
     body: str = ""
     content_type: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Return once something listens on `port`; raise if `process` exits or 30 s pass."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            time.sleep(0.1)
+        else:
+            return
+    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def tool() -> str:

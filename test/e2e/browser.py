@@ -81,10 +81,10 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def register(tracker: ServeProcess, pages: str) -> None:
-    """Register the site of the test pages (once per server)."""
+def register(tracker: ServeProcess, name: str = "browsers") -> None:
+    """Register a site on localhost (the test pages report to "browsers"), once per server."""
     answer = requests.post(
-        f"{tracker.url}/api/sites", json={"name": "browsers", "domains": ["localhost"]},
+        f"{tracker.url}/api/sites", json={"name": name, "domains": ["localhost"]},
         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5,
     )  # fmt: skip
     assert answer.status_code in (201, 409)

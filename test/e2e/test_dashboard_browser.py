@@ -23,6 +23,7 @@ from test.e2e.serving import ServeProcess
 
 __all__ = ["browser", "own_server_only", "pages", "tracker"]  # fixtures, used by name
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+SITE = "dashboard.demo"  # its own site: the tracking tests count the views of theirs exactly
 # Screenshots are test artifacts; the README links copies of them in docs/screenshots.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
 
@@ -54,7 +55,7 @@ def shot(page: Page, name: str) -> None:
 
 def api_totals(tracker: ServeProcess, page: Page) -> dict[str, int]:
     first, last = page.input_value('input[name="from"]'), page.input_value('input[name="to"]')
-    answer = requests.get(f"{tracker.url}/api/sites/browsers/stats?from={first}&to={last}",
+    answer = requests.get(f"{tracker.url}/api/sites/{SITE}/stats?from={first}&to={last}",
                           headers=ADMIN, timeout=5)  # fmt: skip
     totals: dict[str, int] = answer.json()["totals"]
     return totals
@@ -68,7 +69,7 @@ def shown_totals(page: Page) -> dict[str, int]:
 def seed(tracker: ServeProcess) -> None:
     now = datetime.now(UTC)
     events = [
-        {"site": "browsers", "url": f"/post/{n % 7}", "ip": f"10.9.0.{n % 40}",
+        {"site": SITE, "url": f"/post/{n % 7}", "ip": f"10.9.0.{n % 40}",
          "user_agent": DESKTOP_CHROME, "referrer": f"https://ref{n % 3}.example/",
          "timestamp": (now - timedelta(days=n % 20, hours=n % 5)).timestamp()}
         for n in range(300)
@@ -82,7 +83,7 @@ def test_sign_in_see_the_api_figures_switch_range_and_watch_a_view_arrive(
     watched: tuple[Page, list[str]], tracker: ServeProcess, pages: str
 ) -> None:
     page, problems = watched
-    register(tracker, pages)
+    register(tracker, SITE)
     seed(tracker)
     page.goto(f"{tracker.url}/dashboard/")
     assert "/dashboard/login" in page.url
@@ -91,7 +92,7 @@ def test_sign_in_see_the_api_figures_switch_range_and_watch_a_view_arrive(
     page.click("button[type=submit]")
     page.wait_for_url(f"{tracker.url}/dashboard/")
     shot(page, "home")
-    page.click('a[href="/dashboard/sites/browsers"]')
+    page.click(f'a[href="/dashboard/sites/{SITE}"]')
     page.wait_for_selector("text=Live: figures update")
     assert shown_totals(page) == api_totals(tracker, page)
     assert page.text_content('[data-figure="views"]') != "0"
@@ -102,13 +103,13 @@ def test_sign_in_see_the_api_figures_switch_range_and_watch_a_view_arrive(
     assert shown_totals(page) == api_totals(tracker, page)
     before = shown_totals(page)["views"]
     beacon = requests.post(
-        f"{tracker.url}/api/event", data='{"site": "browsers", "url": "http://localhost/live"}',
+        f"{tracker.url}/api/event", data=f'{{"site": "{SITE}", "url": "http://localhost/live"}}',
         headers={"User-Agent": DESKTOP_CHROME, "Origin": "http://localhost"}, timeout=5,
     )  # fmt: skip
     assert beacon.status_code == 202
     expect(page.locator('[data-figure="views"]')).to_have_text(str(before + 1), timeout=10_000)
     page.click("text=Tracking snippet")
-    page.wait_for_selector("text=Count the views of browsers")
+    page.wait_for_selector(f"text=Count the views of {SITE}")
     shot(page, "snippet")
     page.goto(f"{tracker.url}/dashboard/counters/browsers.demo/readme")
     page.wait_for_selector("text=Markdown:")
@@ -117,14 +118,14 @@ def test_sign_in_see_the_api_figures_switch_range_and_watch_a_view_arrive(
 
 
 def test_phone_width_in_dark_mode(browser: Browser, tracker: ServeProcess, pages: str) -> None:
-    register(tracker, pages)
+    register(tracker, SITE)
     context = browser.new_context(user_agent=DESKTOP_CHROME, color_scheme="dark",
                                   viewport={"width": 390, "height": 844})  # fmt: skip
     page = context.new_page()
     page.goto(f"{tracker.url}/dashboard/login")
     page.fill("#token", TOKEN)
     page.click("button[type=submit]")
-    page.goto(f"{tracker.url}/dashboard/sites/browsers")
+    page.goto(f"{tracker.url}/dashboard/sites/{SITE}")
     # Nothing is wider than the phone: the page does not scroll sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")

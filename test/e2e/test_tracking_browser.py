@@ -33,7 +33,7 @@ def beacon(page: Page) -> Iterator[None]:
 def test_views_pages_and_referrer_from_a_real_browser(
     browser: Browser, tracker: ServeProcess, pages: str
 ) -> None:
-    register(tracker, pages)
+    register(tracker)
     context = browser.new_context(user_agent=DESKTOP_CHROME)
     page = context.new_page()
     errors: list[str] = []
@@ -65,7 +65,7 @@ def test_views_pages_and_referrer_from_a_real_browser(
 def test_headless_browsers_are_counted_as_bots(
     browser: Browser, tracker: ServeProcess, pages: str
 ) -> None:
-    register(tracker, pages)
+    register(tracker)
     before = stats_when(tracker, 0)["totals"]
     context = browser.new_context()  # Chromium's own User-Agent: HeadlessChrome
     page = context.new_page()
@@ -79,7 +79,7 @@ def test_headless_browsers_are_counted_as_bots(
 def test_nothing_is_counted_with_do_not_track(
     browser: Browser, tracker: ServeProcess, pages: str
 ) -> None:
-    register(tracker, pages)
+    register(tracker)
     before = stats_when(tracker, 0)["totals"]["views"]
     context = browser.new_context(user_agent=DESKTOP_CHROME, extra_http_headers={"DNT": "1"})
     context.add_init_script("Object.defineProperty(Navigator.prototype, 'doNotTrack', "

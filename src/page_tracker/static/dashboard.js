@@ -39,25 +39,19 @@
     poll();
     return;
   }
-  var source = null, retries = 0;
-  function listen() {
-    source = new EventSource(tiles.getAttribute("data-live"));
-    source.addEventListener("open", function () {
-      retries = 0;
-      clearInterval(polling);
-      polling = null;
-      show("Live: figures update as views arrive.");
-    });
-    source.addEventListener("views", refresh);
-    source.addEventListener("error", function () {
-      // A closed source does not reconnect by itself (the server was busy, perhaps with
-      // the stream of the page just left): poll for now, and ask again soon, then less often.
-      if (source.readyState === EventSource.CLOSED) {
-        poll();
-        setTimeout(listen, retries++ < 3 ? 5000 : 60000);
-      }
-    });
-  }
-  listen();
+  var source = new EventSource(tiles.getAttribute("data-live"));
+  source.addEventListener("ready", function () {
+    // A live stream: polling, if it had started, is no longer needed.
+    clearInterval(polling);
+    polling = null;
+    show("Live: figures update as views arrive.");
+  });
+  source.addEventListener("views", refresh);
+  // The server holds few streams at once: when busy it says so, and the browser asks again
+  // later by itself. Poll meanwhile.
+  source.addEventListener("busy", poll);
+  source.addEventListener("error", function () {
+    if (source.readyState === EventSource.CLOSED) poll();
+  });
   addEventListener("pagehide", function () { source.close(); });
 })();

@@ -30,7 +30,6 @@ from page_tracker import charts
 from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import analytics, counters, sites
 from page_tracker.web import names
-from page_tracker.web.errors import unavailable_headers
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 csrf = CSRFProtect()
@@ -39,6 +38,7 @@ RANGES = {"today": ("Today", 1), "7d": ("7 days", 7), "30d": ("30 days", 30),
 MAX_COUNTERS = 200
 # Writing is the only way to notice a vanished client, so streams write this often.
 KEEP_ALIVE_S = 2.0
+BUSY_RETRY_MS = 5000
 SECURITY_HEADERS = {
     # No inline script or style anywhere: everything comes from this server's static files.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -261,21 +261,23 @@ def live(name: str) -> Response:
     """Stream an event each time views of the site are counted (Server-Sent Events).
 
     A stream holds a request thread, so a worker serves at most LIVE_STREAMS at once (beyond,
-    a 503 sends the browser to polling) and each ends after LIVE_STREAM_SECONDS (the browser
-    reconnects). A vanished client is noticed at the next keep-alive write, within seconds.
+    a "busy" event sends the browser to polling) and each ends after LIVE_STREAM_SECONDS (the
+    browser reconnects). A vanished client is noticed at the next keep-alive write, within seconds.
     """
     app = runtime()
     _, found = _site_for(app, name)
     budget: threading.BoundedSemaphore = current_app.extensions["page_tracker.live_streams"]
-    # Waiting for a stream would hold a thread too: refuse at once; the page retries soon.
+    # Waiting for a stream would hold a thread too. Say "busy" at once, as an event rather than
+    # an error status: the page polls, and the browser asks again after `retry`.
     if not budget.acquire(blocking=False):
-        return Response("busy: poll instead\n", 503, unavailable_headers(), mimetype="text/plain")
+        busy = f"retry: {BUSY_RETRY_MS}\nevent: busy\ndata: poll\n\n"
+        return Response(busy, mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
     seconds = current_app.config["LIVE_STREAM_SECONDS"]
     subscription = analytics.live(app.redis, found)
 
     def events() -> Iterator[str]:
         try:
-            yield "retry: 2000\n\n"
+            yield "retry: 2000\nevent: ready\ndata: live\n\n"
             deadline = wrote = time.monotonic()
             deadline += seconds
             while (left := deadline - time.monotonic()) > 0:

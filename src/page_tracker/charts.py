@@ -18,24 +18,27 @@ class Point:
 
 
 def nice_ceiling(value: int) -> int:
-    """Return a round number at or above `value` for the top of an axis (1, 2 or 5 x 10^n)."""
-    if value <= 0:
-        return 1
-    step = 1
+    """Return the least round number at or above `value`: 1, 2, 2.5 or 5 x 10^n, whole."""
+    power = 1
     while True:
-        for factor in (1, 2, 5):
-            if step * factor >= value:
-                return step * factor
-        step *= 10
+        # 5 * power // 2 is 2.5 x 10^n from 25 up (and 2 below, which adds nothing).
+        for round_number in (power, 2 * power, 5 * power // 2, 5 * power):
+            if round_number >= value:
+                return round_number
+        power *= 10
 
 
-def series_chart(points: list[Point], title: str, unit: str, chart_id: str = "chart") -> str:
+def series_chart(
+    points: list[Point], title: str, unit: str, what: str = "views", chart_id: str = "chart"
+) -> str:
     """Return an SVG chart of views (bars) and visitors (line) per step, with axes and tooltips.
 
     Every bar carries a <title> (a tooltip on hover), and the chart is named by its title and
     a summary; the page also gives the same figures as a table for screen readers.
     """
-    top = nice_ceiling(max((max(p.views, p.visitors) for p in points), default=0))
+    # Four steps of a round size, so every tick is a distinct whole number.
+    highest = max((max(p.views, p.visitors) for p in points), default=0)
+    top = 4 * nice_ceiling(-(-highest // 4))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(points), 1)
     total = sum(p.views for p in points)
@@ -43,8 +46,8 @@ def series_chart(points: list[Point], title: str, unit: str, chart_id: str = "ch
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{total} views over {len(points)} {escape(unit)}s; '
-        f"highest {max((p.views for p in points), default=0)} views in one {escape(unit)}</desc>",
+        f'<desc id="{chart_id}-desc">{total} {what} over {len(points)} {escape(unit)}s; '
+        f"highest {max((p.views for p in points), default=0)} {what} in one {escape(unit)}</desc>",
     ]
     for tick in range(5):
         value = top * tick // 4
@@ -58,7 +61,7 @@ def series_chart(points: list[Point], title: str, unit: str, chart_id: str = "ch
     for index, point in enumerate(points):
         x = LEFT + index * step
         height = plot_h * point.views / top
-        tip = f"{escape(point.label)}: {point.views} views, {point.visitors} visitors"
+        tip = f"{escape(point.label)}: {point.views} {what}, {point.visitors} visitors"
         parts.append(
             f'<rect class="bar" x="{x + step * 0.1:.1f}" y="{TOP + plot_h - height:.1f}" '
             f'width="{max(step * 0.8, 1):.1f}" height="{height:.1f}"><title>{tip}</title></rect>'
@@ -72,7 +75,7 @@ def series_chart(points: list[Point], title: str, unit: str, chart_id: str = "ch
     if line:
         parts.append(f'<polyline class="visitors" points="{" ".join(line)}"/>')
     parts.append(
-        f'<text class="axis unit" x="{LEFT}" y="{HEIGHT - 6}">views (bars) and visitors (line) '
+        f'<text class="axis unit" x="{LEFT}" y="{HEIGHT - 6}">{what} (bars) and visitors (line) '
         f"per {escape(unit)}</text></svg>"
     )
     return "".join(parts)

@@ -347,7 +347,7 @@ def counter(namespace: str, key: str) -> str:
     except counters.NotFoundError:
         _refuse(404, "There is no such counter.")
     points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
-    chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day")
+    chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day", what="hits")
     badge = f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg"
     return render_template("dashboard/counter.html", grant=grant, info=info, chart=chart,
                            days=days, badge=badge)  # fmt: skip

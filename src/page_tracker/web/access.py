@@ -1,5 +1,6 @@
 """Who is calling: the API token a request carries and what it allows."""
 
+import hashlib
 import hmac
 from typing import NoReturn
 
@@ -10,19 +11,26 @@ from page_tracker.services import sites
 from page_tracker.web import names
 from page_tracker.web.answers import json_error, unauthorized
 
-ADMIN = sites.Grant("admin")
+
+def server_token_id() -> str:
+    """Return the id that stands for the server's ADMIN_TOKEN: it changes when the token does."""
+    digest = hashlib.sha256(current_app.config["ADMIN_TOKEN"].encode()).hexdigest()
+    return "server:" + digest[:32]
+
+
+def token_grant(app: Runtime, token: str) -> sites.Grant | None:
+    """Return what `token` allows, or None if it is not a live token."""
+    server_token = current_app.config["ADMIN_TOKEN"]
+    # The server's own ADMIN_TOKEN is an admin token too.
+    if server_token and hmac.compare_digest(token.encode(), server_token.encode()):
+        return sites.Grant("admin", token_id=server_token_id())
+    return sites.authorize(app.redis, token)
 
 
 def grant(app: Runtime) -> sites.Grant | None:
     """Return what the request's token allows (Bearer or ?token=), or None without a valid one."""
     token = names.bearer_token() or request.args.get("token")
-    if not token:
-        return None
-    server_token = current_app.config["ADMIN_TOKEN"]
-    # The server's own ADMIN_TOKEN is an admin token too.
-    if server_token and hmac.compare_digest(token.encode(), server_token.encode()):
-        return ADMIN
-    return sites.authorize(app.redis, token)
+    return token_grant(app, token) if token else None
 
 
 def refuse(held: sites.Grant | None, what: str) -> NoReturn:

@@ -1,7 +1,5 @@
 """The dashboard: server-rendered pages of sites and counters, with live updates."""
 
-import hashlib
-import hmac
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from page_tracker import charts
 from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import analytics, counters, sites
-from page_tracker.web import names
+from page_tracker.web import access, names
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 csrf = CSRFProtect()
@@ -100,17 +98,6 @@ def _refuse(status: int, message: str) -> NoReturn:
     abort(Response(render_template("dashboard/error.html", message=message), status))
 
 
-def _fingerprint(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()[:32]
-
-
-def _grant_of(app: Runtime, token: str) -> sites.Grant | None:
-    server_token = current_app.config["ADMIN_TOKEN"]
-    if server_token and hmac.compare_digest(token.encode(), server_token.encode()):
-        return sites.Grant("admin", token_id="server:" + _fingerprint(server_token))
-    return sites.authorize(app.redis, token)
-
-
 def _sign_in(grant: sites.Grant) -> None:
     session.clear()
     session["grant"] = {"scope": grant.scope, "site": grant.site, "token_id": grant.token_id}
@@ -123,8 +110,7 @@ def viewer(app: Runtime) -> sites.Grant | None:
         return None
     token_id = str(held.get("token_id", ""))
     if token_id.startswith("server:"):
-        server_token = current_app.config["ADMIN_TOKEN"]
-        alive = bool(server_token) and token_id == "server:" + _fingerprint(server_token)
+        alive = bool(current_app.config["ADMIN_TOKEN"]) and token_id == access.server_token_id()
     else:
         alive = sites.is_live(app.redis, token_id)
     if not alive:
@@ -156,7 +142,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
     message = ""
     if request.method == "POST":
         csrf.protect()
-        grant = _grant_of(runtime(), request.form.get("token", "").strip())
+        grant = access.token_grant(runtime(), request.form.get("token", "").strip())
         if grant is not None and grant.scope in ("admin", "read"):
             _sign_in(grant)
             target = request.args.get("next", "")

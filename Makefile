@@ -77,6 +77,9 @@ container-ci: $(VENV)/.dev  ## The container pipeline with no registry or runnin
 
 constraints: $(VENV)/.dev  ## Re-pin every dependency from the dev venv into constraints.txt.
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+	@# redis needs async-timeout only below Python 3.11.3 (Debian 12 has 3.11.2), so pip freeze
+	@# here never sees it: keep it pinned for those machines.
+	echo "async-timeout==5.0.1" >> constraints.txt
 
 clean:  ## Remove the venv and caches.
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage build src/*.egg-info

@@ -16,6 +16,7 @@ from redis.crc import key_slot
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
+from test.clock import Clock
 
 ADMIN = {"Authorization": "Bearer s3rver"}
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)  # 23:30 on 24 November in Auckland
@@ -30,19 +31,9 @@ IPHONE = (
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -12,24 +12,15 @@ from redis.crc import key_slot
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
+from test.clock import Clock
 from test.integration.concurrency import get_concurrently
 
 START = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

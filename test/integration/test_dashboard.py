@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
-from test.integration.test_analytics import ADMIN, CHROME, Clock, add_site, view
+from test.clock import Clock
+from test.integration.test_analytics import ADMIN, CHROME, NOW, add_site, view
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -24,7 +25,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
     app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver",
                       "LIVE_STREAM_SECONDS": 2})  # fmt: skip
-    app.extensions[CLOCK] = Clock()
+    app.extensions[CLOCK] = Clock(NOW)
     yield app
     app.extensions[REDIS].close()
 

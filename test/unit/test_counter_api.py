@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from page_tracker.extensions import CLOCK
+from test.clock import Clock
 from test.integration.test_counters import *  # noqa: F403
-from test.integration.test_counters import Clock
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 
 from page_tracker.extensions import CLOCK
-from test.integration.test_analytics import Clock
+from test.clock import Clock
+from test.integration.test_analytics import NOW
 from test.integration.test_dashboard import *  # noqa: F403
 
 
@@ -24,5 +25,5 @@ def app_config(app_config: dict[str, object]) -> dict[str, object]:
 
 @pytest.fixture
 def app(app: Flask) -> Flask:
-    app.extensions[CLOCK] = Clock()
+    app.extensions[CLOCK] = Clock(NOW)
     return app

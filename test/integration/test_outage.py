@@ -85,3 +85,37 @@ def test_unreachable_redis_at_startup_does_not_stop_the_app(tmp_path: Path) -> N
     assert response.json is not None
     assert "ConnectionError" in response.json["checks"]["redis"]
     app.extensions[REDIS].close()
+
+
+def test_analytics_and_the_dashboard_answer_503_in_an_outage_and_lose_nothing(
+    own_server: RedisServer,
+) -> None:
+    app = create_app({"REDIS_URL": own_server.url, "REDIS_TIMEOUT": TIMEOUT,
+                      "ADMIN_TOKEN": "s3rver", "RATE_LIMIT": ""})  # fmt: skip
+    client = app.test_client()
+    admin = {"Authorization": "Bearer s3rver"}
+    client.post("/api/sites", json={"name": "blog", "domains": ["example.com"]}, headers=admin)
+    page = client.get("/dashboard/login").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/dashboard/login", data={"token": "s3rver", "csrf_token": token})
+    beacon = {"site": "blog", "url": "https://example.com/"}
+    assert client.post("/api/event", json=beacon).status_code == 202
+
+    own_server.stop()
+    started = time.monotonic()
+    answers = [
+        client.post("/api/event", json=beacon),
+        client.post("/api/events", json=[beacon], headers=admin),
+        client.get("/api/sites/blog/stats", headers=admin),
+        client.get("/dashboard/sites/blog"),
+    ]
+    assert [answer.status_code for answer in answers] == [503] * 4
+    assert all("Retry-After" in answer.headers for answer in answers)
+    assert "The database is unavailable" in answers[-1].text  # a page, not JSON, for people
+    assert time.monotonic() - started < 4 * BOUND
+
+    own_server.start()
+    assert client.post("/api/event", json=beacon).status_code == 202
+    # Two views were accepted, one before and one after the outage: both counted, once.
+    assert client.get("/api/sites/blog/stats", headers=admin).json["totals"]["views"] == 2
+    app.extensions[REDIS].close()

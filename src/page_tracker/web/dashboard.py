@@ -27,7 +27,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from page_tracker import charts
 from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import analytics, counters, sites
+from page_tracker.store.connection import UNAVAILABLE
 from page_tracker.web import access, names
+from page_tracker.web.errors import unavailable_headers
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 csrf = CSRFProtect()
@@ -85,6 +87,16 @@ def secure(response: Response) -> Response:
     """Add the security headers to every dashboard answer."""
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+    current_app.logger.exception("Redis is unavailable")
+    message = "The database is unavailable; this page will work again soon."
+    return render_template("dashboard/error.html", message=message), 503, unavailable_headers()
+
+
+for _outage in UNAVAILABLE:
+    bp.register_error_handler(_outage, _unavailable)
 
 
 @bp.errorhandler(CSRFError)

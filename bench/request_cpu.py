@@ -3,44 +3,61 @@
 Run with `python -m bench.request_cpu`; it prints CPU and wall microseconds per request.
 """
 
+import io
+import json
 import tempfile
 import time
 from pathlib import Path
 
 from werkzeug.test import EnvironBuilder
 
+from bench.__main__ import CHROME
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer, free_port
+from page_tracker.services import sites
 
-PATHS = ("/", "/hit/bench/home", "/badge/bench/badge.svg", "/healthz")
-REQUESTS = 10_000
+BEACON = json.dumps({"site": "bench", "url": "https://bench.test/home",
+                     "referrer": "https://news.example.org/", "width": 1280})  # fmt: skip
+REQUESTS = {
+    "GET /": {"path": "/"},
+    "GET /hit/bench/home": {"path": "/hit/bench/home"},
+    "GET /badge/bench/badge.svg": {"path": "/badge/bench/badge.svg"},
+    "POST /api/event": {"path": "/api/event", "method": "POST", "data": BEACON,
+                        "content_type": "text/plain"},
+    "GET /healthz": {"path": "/healthz"},
+}  # fmt: skip
+COUNT = 10_000
 
 
 def main() -> None:
-    """Call each path REQUESTS times through the WSGI app and print the cost of one call."""
+    """Call each request COUNT times through the WSGI app and print the cost of one call."""
     with (
         tempfile.TemporaryDirectory() as data,
         RedisServer(Path(data), port=free_port(), persist=False) as redis_server,
     ):
         app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
-        for path in PATHS:
+        sites.add(app.extensions["page_tracker.redis"], sites.make_site("bench", ["bench.test"]))
+        for name, request in REQUESTS.items():
             environ = EnvironBuilder(
-                path=path, environ_base={"REMOTE_ADDR": "192.0.2.1"}, headers={"User-Agent": "b"}
+                **request,  # type: ignore[arg-type]
+                environ_base={"REMOTE_ADDR": "192.0.2.1"},
+                headers={"User-Agent": CHROME, "Origin": "https://bench.test"},
             ).get_environ()
+            body = environ["wsgi.input"].read()
 
-            def call(environ: dict[str, object] = environ) -> None:
-                body = app(dict(environ), lambda *_: None)
-                b"".join(body)
-                body.close()  # type: ignore[attr-defined]
+            def call(environ: dict[str, object] = environ, body: bytes = body) -> None:
+                response = app({**environ, "wsgi.input": io.BytesIO(body)}, lambda *_: None)
+                b"".join(response)
+                response.close()  # type: ignore[attr-defined]
 
             for _ in range(500):
                 call()
             wall, cpu = time.perf_counter(), time.process_time()
-            for _ in range(REQUESTS):
+            for _ in range(COUNT):
                 call()
-            cpu_us = (time.process_time() - cpu) / REQUESTS * 1e6
-            wall_us = (time.perf_counter() - wall) / REQUESTS * 1e6
-            print(f"{path:28} cpu {cpu_us:6.1f} us   wall {wall_us:6.1f} us")
+            cpu_us = (time.process_time() - cpu) / COUNT * 1e6
+            wall_us = (time.perf_counter() - wall) / COUNT * 1e6
+            print(f"{name:28} cpu {cpu_us:6.1f} us   wall {wall_us:6.1f} us")
 
 
 if __name__ == "__main__":

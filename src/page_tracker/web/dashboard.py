@@ -237,10 +237,14 @@ def site(name: str) -> str:
     ]
     chart = charts.series_chart(points, f"Views and visitors of {name}",
                                 "hour" if hourly else "day")  # fmt: skip
-    shares = [t for t in sites.tokens(app.redis) if t["scope"] == "read" and t["site"] == name]
+    # Only an admin sees (and may revoke) the site's share links.
+    shares = [
+        token for token in sites.tokens(app.redis)
+        if token["scope"] == "read" and token["site"] == name
+    ] if grant.scope == "admin" else []  # fmt: skip
     return render_template(
         "dashboard/site.html", grant=grant, site=found, figures=figures, chart=chart,
-        range_name=range_name, ranges=RANGES, shares=shares if grant.scope == "admin" else [],
+        range_name=range_name, ranges=RANGES, shares=shares,
         new_link=request.args.get("shared", ""),
     )  # fmt: skip
 

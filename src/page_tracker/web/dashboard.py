@@ -242,8 +242,12 @@ def site(name: str) -> str:
         token for token in sites.tokens(app.redis)
         if token["scope"] == "read" and token["site"] == name
     ] if grant.scope == "admin" else []  # fmt: skip
+    # Live refreshes ask for the same range: a custom one by its dates.
+    dates = {"from": figures["from"], "to": figures["to"]} if range_name == "custom" else {}
+    figures_url = url_for("dashboard.figures", name=name, range=range_name, **dates)
     return render_template(
         "dashboard/site.html", grant=grant, site=found, figures=figures, chart=chart,
+        figures_url=figures_url,
         range_name=range_name, ranges=RANGES, shares=shares,
         new_link=request.args.get("shared", ""),
     )  # fmt: skip

@@ -9,8 +9,10 @@ PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 COMPOSE ?= docker compose
 LAYERS := test/unit test/integration test/e2e
-# Browser tests drive Debian's Chromium through Playwright (its own browser download is not used).
-CHROMIUM := /usr/bin/chromium
+# Browser tests drive Debian's Chromium through Playwright (its own browser download is not used);
+# `make test CHROMIUM=/path/to/chrome` uses another Chromium-based browser instead.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help run test lint typecheck unit integration e2e bench constraints clean \

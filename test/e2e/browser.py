@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, sync_playwright
 from page_tracker.embedded import RedisServer, free_port
 from test.e2e.serving import ServeProcess, serve
 
-CHROMIUM = "/usr/bin/chromium"
+# `make test` installs Debian's chromium there; CHROMIUM names another Chromium-based browser.
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
     "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",

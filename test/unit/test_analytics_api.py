@@ -4,18 +4,12 @@ The same test functions run against a real redis-server in test/integration; col
 in this module makes them use this module's fixtures instead.
 """
 
-import fakeredis
 import pytest
 from flask import Flask
 
 from page_tracker.extensions import CLOCK
 from test.clock import Clock
 from test.integration.test_analytics import *  # noqa: F403
-
-
-@pytest.fixture
-def redis_client(fake_redis: fakeredis.FakeRedis) -> fakeredis.FakeRedis:
-    return fake_redis
 
 
 @pytest.fixture

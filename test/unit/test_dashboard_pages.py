@@ -3,7 +3,6 @@
 The same test functions run against a real redis-server in test/integration.
 """
 
-import fakeredis
 import pytest
 from flask import Flask
 
@@ -11,11 +10,6 @@ from page_tracker.extensions import CLOCK
 from test.clock import Clock
 from test.integration.test_analytics import NOW
 from test.integration.test_dashboard import *  # noqa: F403
-
-
-@pytest.fixture
-def redis_client(fake_redis: fakeredis.FakeRedis) -> fakeredis.FakeRedis:
-    return fake_redis
 
 
 @pytest.fixture

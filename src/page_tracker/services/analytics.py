@@ -341,11 +341,7 @@ def stats(
     return {
         "site": name, "tz": site.tz, "from": first.isoformat(), "to": last.isoformat(),
         "interval": "hour" if hourly else "day",
-        "totals": {
-            "views": sum(day.counts.get("views", 0) for day in stored),
-            "visitors": store.visitors(redis, [keys.day_visitors(name, day) for day in dates]),
-            "bots": sum(day.counts.get("bots", 0) for day in stored),
-        },
+        "totals": _totals(redis, name, stored),
         "series": series,
         "pages": [{"page": page, "views": views, "visitors": count}
                   for (page, views), count in zip(pages, page_visitors, strict=True)],
@@ -355,6 +351,20 @@ def stats(
                    for member, views in _ranked(totals, limit)]
            for group, totals in groups.items()},
     }  # fmt: skip
+
+
+def _totals(redis: Redis, name: str, stored: Sequence[store.Day]) -> dict[str, int]:
+    return {
+        "views": sum(day.counts.get("views", 0) for day in stored),
+        "visitors": store.visitors(redis, [keys.day_visitors(name, day.day) for day in stored]),
+        "bots": sum(day.counts.get("bots", 0) for day in stored),
+    }
+
+
+def totals(redis: Redis, site: Site, first: date, last: date) -> dict[str, int]:
+    """Return a site's views, visitors and bots from `first` to `last`, without the lists."""
+    dates = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return _totals(redis, site.name, store.days(redis, site.name, dates))
 
 
 def group_label(group: str) -> str:

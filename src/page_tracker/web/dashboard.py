@@ -258,8 +258,12 @@ def figures(name: str) -> dict[str, Any]:
     """Answer the totals of the range shown and visitors now: what live updates refresh."""
     app = runtime()
     _, found = _site_for(app, name)
-    _, figures = _figures(app, found)
-    return {"totals": figures["totals"], "now": figures["now"]}
+    # Asked on every live view by every open page: the totals only, not the top lists.
+    _, first, last = chosen_range(found, analytics.local_day(found, app.now))
+    return {
+        "totals": analytics.totals(app.redis, found, first, last),
+        "now": analytics.visitors_now(app.redis, found, app.now),
+    }
 
 
 @bp.get("/sites/<name>/live")

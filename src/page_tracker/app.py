@@ -16,6 +16,7 @@ from page_tracker.store.connection import connect
 from page_tracker.web import admin, badges, counters, docs, health, home, sites, tracking
 from page_tracker.web.dashboard import init_dashboard
 from page_tracker.web.errors import register_error_handlers
+from page_tracker.web.hotpath import HotPath
 from page_tracker.web.ratelimit import init_rate_limit
 
 
@@ -23,9 +24,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from defaults, the environment and `config`, in that order."""
     app = Flask(__name__)
     app.config.from_mapping(load_config(os.environ, config))
-    if app.config["PROXY_COUNT"]:
-        count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     client = connect(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"])
     app.extensions[REDIS] = client
     app.extensions[CLOCK] = system_clock
@@ -51,4 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     init_dashboard(app)
     init_rate_limit(app)
+    app.wsgi_app = HotPath(app, app.wsgi_app)  # type: ignore[method-assign]
+    # Outermost, so the hot path too sees the client's address rather than the proxy's.
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     return app

@@ -53,6 +53,7 @@ def text_width(text: str, size: float = 11, *, bold: bool = False) -> float:
     return size * sum(em.get(char, default) for char in text)
 
 
+@cache
 def _is_light(hex_color: str) -> bool:
     digits = hex_color.lstrip("#")
     if len(digits) == 3:

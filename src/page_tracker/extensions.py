@@ -1,7 +1,7 @@
 """Where the app factory keeps the clients it builds, and how request code finds them."""
 
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask import current_app
 from redis import Redis
@@ -38,9 +38,10 @@ class Runtime(NamedTuple):
     sites: SiteBook
 
 
-def runtime() -> Runtime:
-    """Return the current app's clients and settings, with the time of this call."""
-    extensions = current_app.extensions
+def runtime(extensions: dict[str, Any] | None = None) -> Runtime:
+    """Return the clients and settings in `extensions` (the current app's) at this moment."""
+    if extensions is None:
+        extensions = current_app.extensions
     return Runtime(
         extensions[REDIS], extensions[CLOCK](), extensions[POLICY], extensions[SECRETS],
         extensions[SITES],

@@ -15,8 +15,9 @@ from page_tracker.web.answers import json_error, json_response, unauthorized
 bp = Blueprint("counters", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
 
-# Endpoints any web page may call from a browser: reads and hits, never admin calls.
-PUBLIC = {"counters.hit", "counters.get", "counters.info", "counters.history", "counters.stats"}
+# Endpoints any web page may call from a browser: reads and hits (answer_hit says so itself),
+# never admin calls.
+PUBLIC = {"counters.get", "counters.info", "counters.history", "counters.stats"}
 MAX_HISTORY_DAYS = 3660
 DEFAULT_HISTORY_DAYS = 30
 
@@ -79,20 +80,29 @@ def counter_error(error: counters.CounterError) -> Response:
     return unauthorized(str(error)) if status == 401 else json_error(status, str(error))
 
 
-def visitor(app: Runtime) -> str:
-    """Return today's privacy-preserving id of the client (the IP is never stored)."""
-    return counters.visitor_id(
-        app.redis, app.now, request.remote_addr or "", request.headers.get("User-Agent", ""),
-        app.secrets,
-    )  # fmt: skip
+def count_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) -> int:
+    """Count a hit by the client at `ip` and return the counter's new value.
+
+    The visitor id is today's keyed hash of IP and User-Agent; the IP is never stored.
+    """
+    namespace, key = names.name(namespace, "namespace"), names.name(key, "key")
+    visitor = counters.visitor_id(app.redis, app.now, ip, user_agent, app.secrets)
+    return counters.hit(app.redis, app.policy, namespace, key, app.now, visitor)
+
+
+def answer_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) -> Response:
+    """Return the answer to a hit, which any web page may send (hotpath.py sends it too)."""
+    response = json_response({"value": count_hit(app, namespace, key, ip, user_agent)})
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @route("/hit", methods=["GET", "POST"])
 def hit(namespace: str, key: str) -> Response:
     """Count a hit, creating the counter on its first."""
-    app, namespace, key = checked(namespace, key)
-    value = counters.hit(app.redis, app.policy, namespace, key, app.now, visitor(app))
-    return json_response({"value": value})
+    return answer_hit(
+        runtime(), namespace, key, request.remote_addr or "", request.headers.get("User-Agent", "")
+    )
 
 
 @route("/get")

@@ -13,6 +13,13 @@ def unavailable_headers() -> dict[str, str]:
     return {"Retry-After": str(current_app.config["RETRY_AFTER"])}
 
 
+def unavailable(retry_after: int) -> Response:
+    """Return the JSON answer to a Redis outage: 503, and when to come back."""
+    response = json_error(503, "The database is unavailable; try again.")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer HTTP errors, Redis outages and unexpected failures with JSON bodies."""
 
@@ -25,10 +32,9 @@ def register_error_handlers(app: Flask) -> None:
         response.content_type = body.content_type
         return response
 
-    def redis_unavailable(error: Exception) -> tuple[Response, dict[str, str]]:
+    def redis_unavailable(error: Exception) -> Response:
         current_app.logger.exception("Redis is unavailable")
-        body = json_error(503, "The database is unavailable; try again.")
-        return body, unavailable_headers()
+        return unavailable(current_app.config["RETRY_AFTER"])
 
     for outage in UNAVAILABLE:
         app.register_error_handler(outage, redis_unavailable)

@@ -20,17 +20,25 @@ def unavailable(retry_after: int) -> Response:
     return response
 
 
+def http_error(error: HTTPException) -> BaseResponse:
+    """Return an HTTP error as JSON, with the headers werkzeug chose (such as Allow on a 405)."""
+    response = error.get_response()
+    if error.response is not None:  # an answer of ours, such as names.bad_request's
+        return response
+    body = json_error(error.code or 500, error.description or error.name)
+    response.set_data(body.get_data())
+    response.content_type = body.content_type
+    return response
+
+
+def failure() -> Response:
+    """Return the answer to an unexpected failure: a 500 that tells nothing of the cause."""
+    return json_error(500, "Something went wrong on our side.")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer HTTP errors, Redis outages and unexpected failures with JSON bodies."""
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> BaseResponse:
-        # Keep the headers werkzeug chose (such as Allow on a 405); swap the HTML body for JSON.
-        response = error.get_response()
-        body = json_error(error.code or 500, error.description or error.name)
-        response.set_data(body.get_data())
-        response.content_type = body.content_type
-        return response
+    app.register_error_handler(HTTPException, http_error)
 
     def redis_unavailable(error: Exception) -> Response:
         current_app.logger.exception("Redis is unavailable")
@@ -42,4 +50,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         current_app.logger.exception("Unhandled error")
-        return json_error(500, "Something went wrong on our side.")
+        return failure()

@@ -1,4 +1,4 @@
-"""The busiest requests, answered without Flask's per-request machinery: hits and badges.
+"""The busiest requests, answered without Flask's per-request machinery: hits, badges, beacons.
 
 Every view of every page that counts sends one of these.  Flask's request and app contexts,
 routing, session, signals and hooks cost more CPU than all of a hit's bookkeeping, so this WSGI
@@ -13,16 +13,16 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import runtime
 from page_tracker.services.counters import CounterError
 from page_tracker.store.connection import UNAVAILABLE
-from page_tracker.web import badges, counters, names, ratelimit
-from page_tracker.web.answers import json_error
-from page_tracker.web.errors import unavailable
+from page_tracker.web import badges, counters, names, ratelimit, tracking
+from page_tracker.web.errors import failure, http_error, unavailable
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-Answer = Callable[[], Response]
+Answer = Callable[[], BaseResponse]
 
 
 def _names(segments: list[str]) -> tuple[str, str] | None:
@@ -35,21 +35,21 @@ def _names(segments: list[str]) -> tuple[str, str] | None:
 
 
 class HotPath:
-    """WSGI middleware that answers GET and POST /hit/... and GET /badge/....svg itself."""
+    """WSGI middleware that answers hits, badges and beacons itself, and passes on the rest."""
 
     def __init__(self, app: Flask, fallback: WSGIApp) -> None:
         self.app = app
         self.fallback = fallback
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        """Answer a hit or a badge; pass any other request to Flask."""
+        """Answer a hit, a badge or a beacon; pass any other request to Flask."""
         answer = self._route(environ)
         if answer is None:
             return self.fallback(environ, start_response)
         try:
-            response = self._limited(environ, answer)
+            response = answer()
         except HTTPException as error:  # a refusal, made before anything was counted
-            response = error.get_response(environ)  # type: ignore[assignment]
+            response = http_error(error)
         except CounterError as error:
             response = counters.counter_error(error)
         except UNAVAILABLE:
@@ -57,38 +57,43 @@ class HotPath:
             response = unavailable(self.app.config["RETRY_AFTER"])
         except Exception:
             self.app.logger.exception("Unhandled error")
-            response = json_error(500, "Something went wrong on our side.")
+            response = failure()
         return response(environ, start_response)
 
     def _route(self, environ: dict[str, Any]) -> Answer | None:
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        if path == "/api/event" and method == "POST":
+            return lambda: tracking.answer_event(runtime(self.app.extensions), Request(environ))
         if path.startswith("/hit/") and method in ("GET", "POST"):
             if environ.get("QUERY_STRING"):  # a JSONP callback: the Flask view wraps it
                 return None
             counter = _names(path[len("/hit/") :].split("/"))
-            return None if counter is None else self._hit(environ, *counter)
+            return None if counter is None else self._limited(environ, self._hit, *counter)
         if path.startswith("/badge/") and path.endswith(".svg") and method == "GET":
             counter = _names(path[len("/badge/") : -len(".svg")].split("/"))
-            return None if counter is None else self._badge(environ, *counter)
+            return None if counter is None else self._limited(environ, self._badge, *counter)
         return None
 
-    def _hit(self, environ: dict[str, Any], namespace: str, key: str) -> Answer:
-        request = Request(environ)
-        return lambda: counters.answer_hit(
-            runtime(self.app.extensions), namespace, key, request.remote_addr or "",
-            request.headers.get("User-Agent", ""),
+    def _hit(self, sent: Request, namespace: str, key: str) -> Response:
+        return counters.answer_hit(
+            runtime(self.app.extensions), namespace, key, sent.remote_addr or "",
+            sent.headers.get("User-Agent", ""),
         )  # fmt: skip
 
-    def _badge(self, environ: dict[str, Any], namespace: str, key: str) -> Answer:
-        request = Request(environ)
-        return lambda: badges.answer_badge(
+    def _badge(self, sent: Request, namespace: str, key: str) -> Response:
+        return badges.answer_badge(
             # A dict of the first values: a MultiDict raises (and catches) on every missing key.
-            runtime(self.app.extensions), namespace, key, request.args.to_dict(),
-            request.remote_addr or "", request.headers.get("User-Agent", ""),
+            runtime(self.app.extensions), namespace, key, sent.args.to_dict(),
+            sent.remote_addr or "", sent.headers.get("User-Agent", ""),
         )  # fmt: skip
 
-    def _limited(self, environ: dict[str, Any], answer: Answer) -> Response:
+    def _limited(
+        self, environ: dict[str, Any], handler: Callable[[Request, str, str], Response],
+        namespace: str, key: str,
+    ) -> Answer:  # fmt: skip
+        """Return the answer of `handler`, spending the client's rate-limit budget first."""
+        sent = Request(environ)
         limit: ratelimit.RateLimit | None = self.app.extensions.get(ratelimit.EXTENSION)
         if limit is None:
-            return answer()
-        return limit.spend(environ.get("REMOTE_ADDR") or "", answer)
+            return lambda: handler(sent, namespace, key)
+        return lambda: limit.spend(sent.remote_addr or "", lambda: handler(sent, namespace, key))

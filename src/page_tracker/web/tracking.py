@@ -7,6 +7,7 @@ from importlib.resources import files
 from typing import Any
 
 from flask import Blueprint, Response, request
+from werkzeug.wrappers import Request
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import analytics, sites
@@ -44,23 +45,23 @@ def script() -> Response:
     return response
 
 
-def _json_body(limit: int) -> Any:
+def _json_body(sent: Request, limit: int) -> Any:
     # Past the limit werkzeug stops reading and answers 413, even without a Content-Length.
-    request.max_content_length = limit
+    sent.max_content_length = limit
     try:
-        return json.loads(request.get_data(cache=False))
+        return json.loads(sent.get_data(cache=False))
     except ValueError:
         names.bad_request("the body must be JSON")
 
 
-def _is_dnt(site: sites.Site, view: analytics.PageView) -> bool:
+def _is_dnt(sent: Request, site: sites.Site, view: analytics.PageView) -> bool:
     if not site.honor_dnt:
         return False
-    headers = request.headers
+    headers = sent.headers
     return view.dnt or headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1"
 
 
-def _count(app: Runtime, raw: Any, origin: str | None) -> Response:
+def _count(app: Runtime, sent: Request, raw: Any, origin: str | None) -> Response:
     try:
         view = analytics.parse_event(raw)
         site = app.sites.get(app.redis, view.site)
@@ -69,21 +70,27 @@ def _count(app: Runtime, raw: Any, origin: str | None) -> Response:
         return json_error(error.status, str(error))
     except sites.UnknownSiteError as error:
         return json_error(404, str(error))
-    if _is_dnt(site, view):
+    if _is_dnt(sent, site, view):
         return json_response({"status": "not counted: the visitor asked not to be tracked"}, 202)
-    agent = request.headers.get("User-Agent", "")[: analytics.MAX_USER_AGENT]
+    agent = sent.headers.get("User-Agent", "")[: analytics.MAX_USER_AGENT]
     visit = analytics.visit(
-        app.redis, app.secrets, site, view, app.now, request.remote_addr or "", agent
+        app.redis, app.secrets, site, view, app.now, sent.remote_addr or "", agent
     )
     analytics.record(app.redis, [analytics.plan(site, [visit])])
     return json_response({"status": "bot" if visit.agent.bot else "counted"}, 202)
 
 
+def answer_event(app: Runtime, sent: Request) -> Response:
+    """Return the answer to a beacon from the script (hotpath.py sends it too)."""
+    response = _count(app, sent, _json_body(sent, MAX_EVENT_BYTES), sent.headers.get("Origin"))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @bp.post("/api/event")
 def event() -> Response:
     """Count one page view sent by the script: {site, url, referrer, width, dnt}."""
-    app = runtime()
-    return _count(app, _json_body(MAX_EVENT_BYTES), request.headers.get("Origin"))
+    return answer_event(runtime(), request)
 
 
 @bp.get("/p.gif")
@@ -92,7 +99,7 @@ def pixel() -> Response:
     args = request.args
     raw = {"site": args.get("site"), "url": args.get("url") or request.referrer,
            "referrer": args.get("ref")}  # fmt: skip
-    answer = _count(runtime(), raw, request.headers.get("Origin") or request.referrer)
+    answer = _count(runtime(), request, raw, request.headers.get("Origin") or request.referrer)
     if answer.status_code != 202:
         return answer
     return Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
@@ -116,7 +123,7 @@ def batch() -> Response:
     held = access.grant(app)
     if held is None:
         access.refuse(held, "send page views in batches")
-    body = _json_body(MAX_BATCH_BYTES)
+    body = _json_body(request, MAX_BATCH_BYTES)
     events = body.get("events") if isinstance(body, dict) else body
     if not isinstance(events, list):
         names.bad_request('send a JSON array of events, or {"events": [...]}')

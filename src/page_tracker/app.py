@@ -9,9 +9,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from page_tracker.config import load_config
-from page_tracker.extensions import CLOCK, POLICY, REDIS, SECRETS, SITES, system_clock
+from page_tracker.extensions import CLOCK, INBOX, POLICY, REDIS, SECRETS, SITES, system_clock
 from page_tracker.services.counters import Policy
-from page_tracker.services.sites import SiteBook
+from page_tracker.services.inbox import Drainer
+from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
 from page_tracker.web import admin, badges, counters, docs, health, home, sites, tracking
 from page_tracker.web.dashboard import init_dashboard
@@ -28,10 +29,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[REDIS] = client
     app.extensions[CLOCK] = system_clock
     app.extensions[SECRETS] = {}
-    app.extensions[SITES] = SiteBook()
+    app.extensions[SITES] = book = SiteBook()
+    extensions = app.extensions  # not the app: the drainer must not keep it alive
+    app.extensions[INBOX] = drainer = Drainer(lambda: extensions[REDIS], book.get, names)
     app.extensions[POLICY] = Policy(app.config["RETENTION_DAYS"], app.config["HISTORY_DAYS"])
     # Close the pool's sockets when the app goes away, at the latest when the worker exits.
     weakref.finalize(app, client.close)
+    weakref.finalize(app, drainer.stop)
     register_error_handlers(app)
     # /get/default/x and /get/x name the same counter; answer both rather than redirect.
     app.url_map.redirect_defaults = False

@@ -7,6 +7,7 @@ from flask import current_app
 from redis import Redis
 
 from page_tracker.services.counters import Policy
+from page_tracker.services.inbox import Drainer
 from page_tracker.services.sites import SiteBook
 
 # Keys in `app.extensions`; tests swap the client and the clock here, at the injection point.
@@ -15,6 +16,7 @@ CLOCK = "page_tracker.clock"
 SECRETS = "page_tracker.visitor_secrets"
 POLICY = "page_tracker.policy"
 SITES = "page_tracker.sites"
+INBOX = "page_tracker.inbox"
 
 
 def redis_client() -> Redis:
@@ -29,13 +31,14 @@ def system_clock() -> datetime:
 
 
 class Runtime(NamedTuple):
-    """What a request takes from its app: Redis, the time, the retention, secrets, sites."""
+    """What a request takes from its app: Redis, time, retention, secrets, sites, drainer."""
 
     redis: Redis
     now: datetime
     policy: Policy
     secrets: dict[date, bytes]
     sites: SiteBook
+    inbox: Drainer
 
 
 def runtime(extensions: dict[str, Any] | None = None) -> Runtime:
@@ -44,5 +47,5 @@ def runtime(extensions: dict[str, Any] | None = None) -> Runtime:
         extensions = current_app.extensions
     return Runtime(
         extensions[REDIS], extensions[CLOCK](), extensions[POLICY], extensions[SECRETS],
-        extensions[SITES],
+        extensions[SITES], extensions[INBOX],
     )  # fmt: skip

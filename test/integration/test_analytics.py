@@ -192,8 +192,10 @@ def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
 ) -> None:
     add_site(client, retention_days=30)
     view(client, referrer="https://elsewhere.test/", agent=CHROME)
+    waiting = redis_client.keys("pt:{blog}:inbox*")
+    stats(client)  # a read counts what waits in the inbox first
     written = redis_client.keys("pt:{blog}:a:*")
-    assert {key_slot(name.encode()) for name in written} == {key_slot(b"blog")}
+    assert {key_slot(name.encode()) for name in written + waiting} == {key_slot(b"blog")}
     (now,) = [name for name in written if ":a:now:" in name]
     written.remove(now)
     months = [name for name in written if ":a:2026-11:" in name]

@@ -128,3 +128,17 @@ def test_behind_a_proxy_the_hot_path_limits_the_client_not_the_proxy(
         return client.get("/hit/site.one/home", headers=headers).status_code
 
     assert [hit("198.51.100.1"), hit("198.51.100.2"), hit("198.51.100.1")] == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATE_LIMIT": "1/minute", "RATE_LIMIT_STORAGE": "redis://127.0.0.1:1"}]
+)
+def test_an_unreachable_rate_limit_store_lets_writes_through(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Port 1 refuses at once: the limit cannot be counted, and a write is not refused for it.
+    answers = [client.get("/hit/site.one/home"), client.get("/hit/site.one/home"),
+               client.get("/create/site.one/other")]  # fmt: skip
+    assert [answer.status_code for answer in answers] == [200, 200, 201]
+    assert all("RateLimit-Limit" not in answer.headers for answer in answers)
+    assert "rate limit not checked" in caplog.text

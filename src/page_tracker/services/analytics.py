@@ -97,7 +97,7 @@ def parse_event(event: Any, *, server_side: bool = False) -> PageView:
     if not isinstance(dnt, bool):
         raise EventError(400, "dnt must be true or false")
     referrer = _text(event, "referrer", MAX_URL)
-    source = parse_qs(parts.query).get("utm_source", [None])[0]
+    source = parse_qs(parts.query).get("utm_source", [None])[0] if parts.query else None
     view = PageView(
         site=site, host=host, page=parts.path or "/",
         referrer=(urlsplit(referrer).hostname or None) if referrer else None,
@@ -156,12 +156,18 @@ def classify(user_agent: str) -> Agent:
     return Agent(bot=False, browser=browser, os=system, device=device)
 
 
+@lru_cache(maxsize=4096)
+def _hostname(origin: str) -> str | None:
+    # Every beacon from a site sends the same few origins.
+    return urlsplit(origin).hostname
+
+
 def check_origin(site: Site, view: PageView, origin: str | None) -> None:
     """Raise EventError 403 unless the page and the sending origin are the site's domains."""
     if view.host is not None and not site.allows(view.host):
         raise EventError(403, f"{view.host} is not a domain of site {site.name}")
     if origin:
-        host = urlsplit(origin).hostname
+        host = _hostname(origin)
         if host is None or not site.allows(host):
             raise EventError(403, f"origin {origin[:100]!r} may not report to site {site.name}")
 
@@ -232,36 +238,63 @@ def local_day(site: Site, when: datetime) -> date:
     return when.astimezone(site.zone).date()
 
 
+@dataclass(frozen=True)
+class _DayKeys:
+    """The keys a site's views of one local day write, and when they expire."""
+
+    expire: int
+    counts: str
+    visitors: str
+    hours: tuple[str, ...]
+    month_expire: int
+    # Each ranking's key of the day and of its month.
+    rankings: dict[str, tuple[str, str]]
+
+    @classmethod
+    def of(cls, site: Site, day: date) -> "_DayKeys":
+        """Return the keys of `site` on `day`."""
+        name, month = site.name, f"{day:%Y-%m}"
+        return cls(
+            expires_at(site, day), keys.day_counts(name, day), keys.day_visitors(name, day),
+            tuple(keys.hour_visitors(name, day, hour) for hour in range(24)),
+            expires_at(site, _month_end(day)),
+            {kind: (keys.ranking(name, day.isoformat(), kind), keys.ranking(name, month, kind))
+             for kind in ("pages", "referrers", "sources")},
+        )  # fmt: skip
+
+
 def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
     """Return the writes that count `visits` of `site`."""
     writes = store.Plan()
-    name = site.name
+    name, zone = site.name, site.zone
     views = 0
+    # A batch's views fall on a few days: work out each day's keys once.
+    days: dict[date, _DayKeys] = {}
     for visit in visits:
-        local = visit.when.astimezone(site.zone)
+        local = visit.when.astimezone(zone)
         day = local.date()
-        expire = expires_at(site, day)
-        counts = keys.day_counts(name, day)
+        on = days.get(day) or days.setdefault(day, _DayKeys.of(site, day))
+        expire = on.expire
         if visit.agent.bot:
-            writes.count("h", counts, "bots", expire)
+            writes.count("h", on.counts, "bots", expire)
             continue
         agent, view = visit.agent, visit.view
         views += 1
         for field in ("views", f"h{local.hour:02d}", "b:" + agent.browser, "o:" + agent.os,
                       "d:" + agent.device):  # fmt: skip
-            writes.count("h", counts, field, expire)
+            writes.count("h", on.counts, field, expire)
         ranked = [("pages", view.page)]
         if view.referrer and view.referrer != view.host and not site.allows(view.referrer):
             ranked.append(("referrers", view.referrer))
         if view.source:
             ranked.append(("sources", view.source))
-        month, month_expire = f"{day:%Y-%m}", expires_at(site, _month_end(day))
         for kind, member in ranked:
-            writes.count("z", keys.ranking(name, day.isoformat(), kind), member, expire)
-            writes.count("z", keys.ranking(name, month, kind), member, month_expire)
+            of_day, of_month = on.rankings[kind]
+            writes.count("z", of_day, member, expire)
+            writes.count("z", of_month, member, on.month_expire)
         if visit.visitor is not None:
-            writes.add(keys.day_visitors(name, day), visit.visitor, expire)
-            writes.add(keys.hour_visitors(name, day, local.hour), visit.visitor, expire)
+            writes.add(on.visitors, visit.visitor, expire)
+            writes.add(on.hours[local.hour], visit.visitor, expire)
             writes.add(keys.page_visitors(name, day, view.page), visit.visitor, expire)
             # Visitors right now: one sketch a minute, kept for NOW_MINUTES (a late view's
             # sketch expires at once).

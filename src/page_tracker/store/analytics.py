@@ -22,6 +22,8 @@ class Plan:
     # A channel to publish `message` on once applied, for live dashboards ("" for none).
     channel: str = ""
     message: str = ""
+    # When the views come from a site's inbox: (site, lock holder, number of records taken).
+    taken: tuple[str, str, int] | None = None
 
     def count(self, kind: str, key: str, member: str, expire_at: int) -> None:
         """Add 1 to `member` of hash (kind 'h') or sorted set (kind 'z') `key`."""
@@ -40,7 +42,11 @@ class Plan:
     def arguments(self) -> tuple[list[str], list[str | int]]:
         """Return the KEYS and ARGV of ingest.lua for this plan."""
         names: list[str] = []
-        args: list[str | int] = [self.channel, self.message]
+        args: list[str | int] = [self.channel, self.message, "", 0]
+        if self.taken is not None:
+            site, holder, count = self.taken
+            names += (keys.inbox(site), keys.inbox_lock(site))
+            args[2:] = (holder, count)
         for key, (kind, expire_at, increments) in self.counts.items():
             names.append(key)
             args += (kind, expire_at, 2 * len(increments))
@@ -52,18 +58,49 @@ class Plan:
         return names, args
 
 
-def apply(redis: Redis, plans: Sequence[Plan]) -> None:
-    """Apply each site's plan atomically, all in one round trip."""
+def apply(redis: Redis, plans: Sequence[Plan]) -> bool:
+    """Apply each site's plan atomically, all in one round trip.
+
+    Return False if a plan of inbox records was not applied: its drain lock was lost.
+    """
     if len(plans) == 1:
-        scripts.run(redis, "ingest", *plans[0].arguments())
-        return
+        return int(scripts.run(redis, "ingest", *plans[0].arguments())) >= 0
     # A pipeline cannot load a script halfway through: make sure Redis has it first.
     scripts.load(redis, "ingest")
     pipe = redis.pipeline(transaction=True)
     for plan in plans:
         names, args = plan.arguments()
         pipe.evalsha(scripts.SHAS["ingest"], len(names), *names, *args)
-    pipe.execute()
+    return all(int(written) >= 0 for written in pipe.execute())
+
+
+# A drainer that dies holding the lock delays its site's inbox this long, and loses nothing.
+DRAIN_LOCK_MS = 10_000
+
+
+def queue(redis: Redis, site: str, record: str) -> None:
+    """Append a page view, encoded, to the site's inbox (in arrival order)."""
+    redis.rpush(keys.inbox(site), record)
+
+
+def queued(redis: Redis, sites: Sequence[str]) -> list[int]:
+    """Return how many records wait in each site's inbox, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for site in sites:
+        pipe.llen(keys.inbox(site))
+    return [int(count) for count in pipe.execute()]
+
+
+def take(redis: Redis, site: str, holder: str, count: int) -> list[str] | None:
+    """Lock the site's inbox for `holder` and return its first `count` records.
+
+    [] if none wait (the lock is not taken), None if another drainer holds the lock.  Apply
+    the records with a Plan whose `taken` names the holder: that removes them from the inbox
+    and releases the lock in the same atomic step.
+    """
+    names = [keys.inbox(site), keys.inbox_lock(site)]
+    records = scripts.run(redis, "take", names, [holder, DRAIN_LOCK_MS, count])
+    return None if records is None else cast(list[str], records)
 
 
 @dataclass(frozen=True)

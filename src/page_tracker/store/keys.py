@@ -112,6 +112,16 @@ def live_channel(site: str) -> str:
     return f"pt:live:{site}"
 
 
+def inbox(site: str) -> str:
+    """Return the list of a site's page views waiting to be counted (no TTL: drained soon)."""
+    return f"pt:{{{site}}}:inbox"
+
+
+def inbox_lock(site: str) -> str:
+    """Return the key that says who drains a site's inbox (expires if its holder dies)."""
+    return f"pt:{{{site}}}:inbox:lock"
+
+
 def top_scratch(site: str, nonce: str) -> str:
     """Return a short-lived key where a range's top list is summed (expires in seconds)."""
     return f"pt:{{{site}}}:a:scratch:{nonce}"

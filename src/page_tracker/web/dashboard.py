@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker import charts
 from page_tracker.extensions import REDIS, Runtime, runtime
-from page_tracker.services import analytics, counters, sites
+from page_tracker.services import analytics, counters, inbox, sites
 from page_tracker.store.connection import UNAVAILABLE
 from page_tracker.web import access, names
 from page_tracker.web.errors import unavailable_headers
@@ -219,6 +219,7 @@ def chosen_range(site: sites.Site, today: date) -> tuple[str, date, date]:
 def _figures(app: Runtime, site: sites.Site) -> tuple[str, dict[str, Any]]:
     today = analytics.local_day(site, app.now)
     range_name, first, last = chosen_range(site, today)
+    inbox.settle(app.redis, site)
     figures = analytics.stats(app.redis, site, first, last, today)
     figures["now"] = analytics.visitors_now(app.redis, site, app.now)
     return range_name, figures
@@ -260,6 +261,7 @@ def figures(name: str) -> dict[str, Any]:
     _, found = _site_for(app, name)
     # Asked on every live view by every open page: the totals only, not the top lists.
     _, first, last = chosen_range(found, analytics.local_day(found, app.now))
+    inbox.settle(app.redis, found)
     return {
         "totals": analytics.totals(app.redis, found, first, last),
         "now": analytics.visitors_now(app.redis, found, app.now),

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from page_tracker.extensions import Runtime, runtime
-from page_tracker.services import analytics, sites
+from page_tracker.services import analytics, inbox, sites
 from page_tracker.web import access, names
 from page_tracker.web.answers import json_error, json_response
 
@@ -121,6 +121,7 @@ def _figures(name: str) -> dict[str, Any]:
         names.bad_request("from must not be after to")
     if (last - first).days >= analytics.MAX_RANGE_DAYS:
         names.bad_request(f"a range spans at most {analytics.MAX_RANGE_DAYS} days")
+    inbox.settle(app.redis, site)
     return analytics.stats(app.redis, site, first, last, today)
 
 

@@ -10,7 +10,7 @@ from redis.exceptions import NoScriptError
 
 SOURCES = {
     name: (files(__name__) / f"{name}.lua").read_text(encoding="utf-8")
-    for name in ("hit", "create", "admin", "ingest")
+    for name in ("hit", "create", "admin", "ingest", "take")
 }
 # Redis names scripts by their SHA-1; it is an identifier here, not a security measure.
 SHAS = {

@@ -1,14 +1,28 @@
 -- Apply a site's page views: increments to hashes and sorted sets, additions to visitor
 -- sketches. All keys share the site's hash slot, and the whole plan applies atomically.
--- KEYS: the keys to write.
 -- ARGV[1], ARGV[2]: a channel to tell live dashboards of the views ('' for none), the message.
--- ARGV from 3, for each key in order: kind ('h' hash, 'z' sorted set, 'p' HyperLogLog), the unix time
--- the key expires at, the number of operands n, then n operands: field (or member) and
--- increment pairs for 'h' and 'z', elements for 'p'.
+-- ARGV[3], ARGV[4]: when the views come from the site's inbox, the holder of its drain lock and
+-- how many records they are ('' and 0 otherwise). Then KEYS[1] is the inbox and KEYS[2] the
+-- lock: the plan applies only while the lock is still the holder's, and in the same step the
+-- records leave the inbox and the lock is released, so no record is ever counted twice.
+-- The other KEYS are the keys to write. For each, in order, ARGV from 5 holds: its kind ('h'
+-- hash, 'z' sorted set, 'p' HyperLogLog), the unix time it expires at, the number of operands
+-- n, then n operands: field (or member) and increment pairs for 'h' and 'z', elements for 'p'.
 -- A key's lifetime is set whenever the write could have created it: when a field or member
 -- is new, or a sketch changed. Setting the same time again is harmless, and most writes skip it.
-local a = 3
-for _, key in ipairs(KEYS) do
+-- Returns -1 if the lock was lost (nothing applied), else the number of keys written.
+local first = 1
+if ARGV[3] ~= '' then
+  if redis.call('GET', KEYS[2]) ~= ARGV[3] then
+    return -1
+  end
+  redis.call('LTRIM', KEYS[1], tonumber(ARGV[4]), -1)
+  redis.call('DEL', KEYS[2])
+  first = 3
+end
+local a = 5
+for k = first, #KEYS do
+  local key = KEYS[k]
   local kind, expire_at, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
   local fresh = false
@@ -32,4 +46,4 @@ end
 if ARGV[1] ~= '' then
   redis.call('PUBLISH', ARGV[1], ARGV[2])
 end
-return a - 3
+return #KEYS - first + 1

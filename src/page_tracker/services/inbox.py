@@ -1,0 +1,178 @@
+"""Page views from browsers wait in their site's inbox; drainers count them in batches.
+
+A beacon is answered once its view, checked and classified, is safely in Redis (one RPUSH);
+counting it into a dozen keys is then done for many views at once, which costs a fraction of
+counting each alone.  Records hold what a plan needs and nothing identifying: no IP, no
+User-Agent, only the keyed visitor hash.  Every read of a site's figures drains its inbox first,
+so figures never miss a view that was answered.
+"""
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from redis import Redis
+
+from page_tracker.services.analytics import Agent, PageView, Visit, plan
+from page_tracker.services.sites import Site, UnknownSiteError
+from page_tracker.store import analytics as store
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+# How often a worker drains the inboxes it filled, and how often every site's.
+INTERVAL_S = 0.1
+SWEEP_S = 30.0
+# How long a read waits for another worker's drain to finish before it reads anyway.
+READ_WAIT_S = 2.0
+# After a failed round the drainer waits longer each time, up to this, so an outage is not
+# answered with a storm of retries and log lines.
+MAX_PAUSE_S = 5.0
+VERSION = 1
+
+
+def encode(visit: Visit) -> str:
+    """Return `visit` as an inbox record."""
+    view, agent = visit.view, visit.agent
+    return json.dumps(
+        [VERSION, visit.when.timestamp(), view.page, view.host, view.referrer, view.source,
+         agent.bot, agent.browser, agent.os, agent.device, visit.visitor],
+        separators=(",", ":"),
+    )  # fmt: skip
+
+
+def decode(site: str, record: str) -> Visit:
+    """Return the visit an inbox record of `site` holds; raise ValueError if it holds none."""
+    try:
+        version, when, page, host, referrer, source, bot, browser, system, device, visitor = (
+            json.loads(record)
+        )
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"not an inbox record: {record[:100]!r}") from error
+    if version != VERSION:
+        raise ValueError(f"inbox record of unknown version {version!r}")
+    return Visit(
+        PageView(site, host, page, referrer, source),
+        datetime.fromtimestamp(when, UTC),
+        _agent(bot, browser, system, device),
+        visitor,
+    )
+
+
+# Records repeat a few agents: one object each saves building them over and over.
+_agent = lru_cache(maxsize=1024)(Agent)
+
+
+def queue(redis: Redis, visit: Visit) -> None:
+    """Put a checked, classified view in its site's inbox."""
+    store.queue(redis, visit.view.site, encode(visit))
+
+
+def drain(redis: Redis, site: Site, *, wait_s: float = 0.0) -> bool:
+    """Count every view waiting in the site's inbox.
+
+    If another worker is draining it, wait up to `wait_s` for it to finish and then drain
+    what is left.  Return False if the inbox was still another's when the wait ran out.
+    """
+    holder = secrets.token_hex(8)
+    deadline = time.monotonic() + wait_s
+    while True:
+        records = store.take(redis, site.name, holder, BATCH)
+        if records is None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+            continue
+        if not records:
+            return True
+        visits = []
+        for record in records:
+            try:
+                visits.append(decode(site.name, record))
+            except ValueError:
+                # A record nothing can count would block the inbox forever: drop it, loudly.
+                log.exception("dropped an inbox record of site %s", site.name)
+        writes = plan(site, visits)
+        writes.taken = (site.name, holder, len(records))
+        # False: the lock expired mid-batch and another drainer counts these records instead.
+        store.apply(redis, [writes])
+        if len(records) < BATCH:  # the rest came in meanwhile: the next round counts it
+            return True
+
+
+def settle(redis: Redis, site: Site) -> None:
+    """Count what waits in the site's inbox, so that a read sees every view answered so far."""
+    drain(redis, site, wait_s=READ_WAIT_S)
+
+
+class Drainer:
+    """A worker's thread that drains the inboxes it filled, and now and then every site's.
+
+    The sweep counts views that a worker left behind when it died.
+    """
+
+    def __init__(
+        self, redis: Callable[[], Redis], site: Callable[[Redis, str], Site],
+        every_site: Callable[[Redis], Sequence[str]],
+    ) -> None:  # fmt: skip
+        self._redis, self._site, self._every_site = redis, site, every_site
+        self._filled: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def filled(self, site: str) -> None:
+        """Note that this worker put a view in `site`'s inbox; start draining if not yet."""
+        with self._lock:
+            self._filled.add(site)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="inbox-drainer", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread after its current round (what waits stays in Redis)."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        swept, pause, failing = time.monotonic(), INTERVAL_S, False
+        while not self._stop.wait(pause):
+            with self._lock:
+                sites, self._filled = self._filled, set()
+            try:
+                if time.monotonic() - swept >= SWEEP_S:
+                    swept = time.monotonic()
+                    sites |= self._waiting()
+                # A site another worker is draining is tried again next round.
+                sites = {name for name in sites if not self._drain(name)}
+            except Exception as error:  # Redis is down, say: the views wait there meanwhile
+                if not failing:
+                    log.warning("inboxes not drained, trying again: %s", error, exc_info=True)
+                failing, pause = True, min(pause * 2, MAX_PAUSE_S)
+            else:
+                if failing:
+                    log.warning("inboxes drained again")
+                failing, pause = False, INTERVAL_S
+            with self._lock:
+                self._filled |= sites
+
+    def _waiting(self) -> set[str]:
+        redis = self._redis()
+        names = list(self._every_site(redis))
+        counts = store.queued(redis, names)
+        return {name for name, count in zip(names, counts, strict=True) if count}
+
+    def _drain(self, name: str) -> bool:
+        redis = self._redis()
+        try:
+            site = self._site(redis, name)
+        except UnknownSiteError:
+            site = None
+        if site is None:  # nothing to count its views by: they wait, and the log says so
+            log.error("views wait in the inbox of %s, which is not a registered site", name)
+            return True
+        return drain(redis, site)

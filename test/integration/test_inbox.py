@@ -1,0 +1,207 @@
+"""Inboxes against a real Redis: beacons wait there, drainers count each exactly once."""
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+import redis
+from flask import Flask
+
+from page_tracker.app import create_app
+from page_tracker.embedded import RedisServer
+from page_tracker.extensions import REDIS
+from page_tracker.services import analytics, inbox, sites
+from page_tracker.store import analytics as store
+from page_tracker.store import keys
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+WHEN = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+SITE = sites.make_site("shop", ["shop.test"], created=0)
+DAY = keys.day_counts("shop", WHEN.date())
+
+
+@pytest.fixture(autouse=True)
+def registered(redis_client: redis.Redis) -> Iterator[None]:
+    sites.add(redis_client, SITE)
+    yield
+    redis_client.delete(*redis_client.keys("pt:{shop}:*"), keys.site("shop"))
+    redis_client.srem(keys.SITES, "shop")
+
+
+def visit(client: redis.Redis, page: str, ip: str) -> analytics.Visit:
+    view = analytics.parse_event({"site": "shop", "url": f"https://shop.test{page}",
+                                  "referrer": "https://news.example.org/x"})  # fmt: skip
+    return analytics.visit(client, {}, SITE, view, WHEN, ip, CHROME)
+
+
+def views(client: redis.Redis) -> int:
+    return int(client.hget(DAY, "views") or 0)
+
+
+def test_a_record_holds_what_counting_needs_and_nothing_identifying(
+    redis_client: redis.Redis,
+) -> None:
+    seen = visit(redis_client, "/cart", "203.0.113.9")
+    inbox.queue(redis_client, seen)
+    (record,) = redis_client.lrange(keys.inbox("shop"), 0, -1)
+    assert "203.0.113.9" not in record
+    assert "Mozilla" not in record
+    assert inbox.decode("shop", record) == seen
+    assert redis_client.hget(DAY, "views") is None  # not counted until drained
+    assert inbox.drain(redis_client, SITE)
+    assert views(redis_client) == 1
+    assert redis_client.exists(keys.inbox("shop"), keys.inbox_lock("shop")) == 0
+
+
+def test_concurrent_drains_count_every_view_exactly_once(redis_client: redis.Redis) -> None:
+    total = 5 * inbox.BATCH + 17
+    pipe = redis_client.pipeline(transaction=False)
+    for n in range(total):
+        pipe.rpush(
+            keys.inbox("shop"),
+            inbox.encode(visit(redis_client, f"/p{n % 300}", f"10.0.{n % 50}.1")),
+        )
+    pipe.execute()
+    results: list[bool] = []
+    drainers = [
+        threading.Thread(target=lambda: results.append(inbox.drain(redis_client, SITE, wait_s=30)))
+        for _ in range(4)
+    ]
+    for drainer in drainers:
+        drainer.start()
+    for drainer in drainers:
+        drainer.join()
+    assert results == [True] * 4
+    assert views(redis_client) == total
+    assert redis_client.llen(keys.inbox("shop")) == 0
+    pages = redis_client.zrange(
+        keys.ranking("shop", WHEN.date().isoformat(), "pages"), 0, -1, withscores=True
+    )
+    assert sum(score for _, score in pages) == total
+    assert len(pages) == 300
+
+
+def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis) -> None:
+    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    records = store.take(redis_client, "shop", "slow", inbox.BATCH)
+    assert records is not None
+    assert store.take(redis_client, "shop", "other", inbox.BATCH) is None  # locked
+    # The slow drainer's lock expires and another drainer takes the inbox over.
+    redis_client.set(keys.inbox_lock("shop"), "other")
+    late = analytics.plan(SITE, [inbox.decode("shop", record) for record in records])
+    late.taken = ("shop", "slow", len(records))
+    assert store.apply(redis_client, [late]) is False
+    assert views(redis_client) == 0
+    assert redis_client.llen(keys.inbox("shop")) == 1
+    redis_client.delete(keys.inbox_lock("shop"))
+    assert inbox.drain(redis_client, SITE)
+    assert views(redis_client) == 1
+
+
+def test_a_record_nothing_can_read_is_dropped_and_the_rest_counted(
+    redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    redis_client.rpush(keys.inbox("shop"), "not json", json.dumps([99, 1]))
+    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    with caplog.at_level(logging.ERROR):
+        assert inbox.drain(redis_client, SITE)
+    assert views(redis_client) == 1
+    assert redis_client.llen(keys.inbox("shop")) == 0
+    assert len([r for r in caplog.records if "dropped an inbox record" in r.message]) == 2
+
+
+@pytest.fixture
+def app(redis_server: RedisServer) -> Iterator[Flask]:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
+    yield app
+    app.extensions[REDIS].close()
+
+
+def test_the_background_drainer_counts_beacons_without_a_read(
+    app: Flask, redis_client: redis.Redis
+) -> None:
+    beacon = json.dumps({"site": "shop", "url": "https://shop.test/"})
+    client = app.test_client()
+    for _ in range(3):
+        sent = client.post("/api/event", data=beacon, content_type="text/plain",
+                           headers={"User-Agent": CHROME})  # fmt: skip
+        assert sent.status_code == 202
+    today = keys.day_counts("shop", datetime.now(UTC).date())
+    deadline = time.monotonic() + 5
+    while redis_client.hget(today, "views") != "3" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert redis_client.hget(today, "views") == "3"
+    assert redis_client.llen(keys.inbox("shop")) == 0
+
+
+def test_a_drainer_round_retries_a_busy_inbox(redis_client: redis.Redis) -> None:
+    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    redis_client.set(keys.inbox_lock("shop"), "a worker that died", px=300)
+    assert not inbox.drain(redis_client, SITE)  # busy: the drainer keeps the site for later
+    assert inbox.drain(redis_client, SITE, wait_s=2)  # the dead worker's lock expires
+    assert views(redis_client) == 1
+
+
+def test_a_record_of_an_unknown_version_is_dropped(
+    redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = json.loads(inbox.encode(visit(redis_client, "/a", "10.0.0.1")))
+    redis_client.rpush(keys.inbox("shop"), json.dumps([inbox.VERSION + 1, *record[1:]]))
+    with caplog.at_level(logging.ERROR):
+        assert inbox.drain(redis_client, SITE)
+    assert views(redis_client) == 0
+    assert "unknown version" in caplog.text
+
+
+def wait_for(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + 5
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_the_drainer_waits_out_an_outage_then_counts(
+    redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    attempts: list[int] = []
+
+    def flaky() -> redis.Redis:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise redis.ConnectionError("Redis is down")
+        return redis_client
+
+    drainer = inbox.Drainer(flaky, lambda _, name: SITE, lambda _: ["shop"])
+    with caplog.at_level(logging.WARNING):
+        drainer.filled("shop")
+        assert wait_for(lambda: views(redis_client) == 1)
+    drainer.stop()
+    messages = [record.message for record in caplog.records]
+    # One line when the outage starts and one when it ends, not one per attempt.
+    assert messages == [
+        "inboxes not drained, trying again: Redis is down",
+        "inboxes drained again",
+    ]
+
+
+def test_the_sweep_counts_views_a_dead_worker_left(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(inbox, "SWEEP_S", 0)
+    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))  # nobody noted it
+    book = sites.SiteBook()
+    drainer = inbox.Drainer(lambda: redis_client, book.get, sites.names)
+    # This worker fills another inbox, of a site that has since gone: it is dropped, loudly.
+    with caplog.at_level(logging.ERROR):
+        drainer.filled("gone")
+        assert wait_for(lambda: views(redis_client) == 1)
+        assert wait_for(lambda: "inbox of gone, which is not a registered site" in caplog.text)
+    drainer.stop()

@@ -32,6 +32,7 @@ def test_plain_hits_and_badges_skip_flask(
 ) -> None:
     response = client.get(path)
     assert response.status_code in (200, 400)  # /hit/a/home: a name too short
+    assert int(response.headers["Content-Length"]) == len(response.data) > 0
     assert through_flask == []
 
 

@@ -131,6 +131,9 @@ def _analytics_paths() -> dict[str, Any]:
             "304": {"description": "Not modified"}}}},
         "/api/event": {"post": {
             "summary": "Count one page view (sent by the script)",
+            "description": "202 once the view is stored in the site's inbox; it is counted "
+                           "within a fraction of a second, and every read of the site's "
+                           "figures counts what waits first.",
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": event}, "text/plain": {"schema": event}}},
             "responses": {"202": accepted, **_errors(400, 403, 404, 413, 503)}}},

@@ -58,7 +58,11 @@ class HotPath:
         except Exception:
             self.app.logger.exception("Unhandled error")
             response = failure()
-        return response(environ, start_response)
+        # Every answer here is a body built in memory with its Content-Length set: it is sent
+        # as it is, without werkzeug's WSGI adapter (redirects, ranges, streaming), which costs
+        # more than drawing a badge.
+        start_response(response.status, response.headers.to_wsgi_list())
+        return [response.get_data()]
 
     def _route(self, environ: dict[str, Any]) -> Answer | None:
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]

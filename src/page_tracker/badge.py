@@ -3,7 +3,7 @@
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from importlib.resources import files
 from typing import Any
@@ -53,13 +53,35 @@ def text_width(text: str, size: float = 11, *, bold: bool = False) -> float:
     return size * sum(em.get(char, default) for char in text)
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: colours come from the query string
 def _is_light(hex_color: str) -> bool:
     digits = hex_color.lstrip("#")
     if len(digits) == 3:
         digits = "".join(d * 2 for d in digits)
     red, green, blue = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
     return (0.299 * red + 0.587 * green + 0.114 * blue) > 186
+
+
+# A badge's label and colours rarely change while its figure does: their parts are worked out
+# once (in bounded caches: labels come from the query string).
+@lru_cache(maxsize=1024)
+def _label_width(label: str) -> int:
+    return round(text_width(label)) + 10
+
+
+def _text(text: str, center: float, width: float, fill: str, baseline: int) -> str:
+    shadow = "#ccc" if fill == "#333" else "#010101"
+    content = escape(text)
+    return (
+        f'<text aria-hidden="true" x="{center * 10:.0f}" y="{baseline + 10}" '
+        f'fill="{shadow}" fill-opacity=".3" transform="scale(.1)" '
+        f'textLength="{width * 10:.0f}">{content}</text>'
+        f'<text x="{center * 10:.0f}" y="{baseline}" fill="{fill}" transform="scale(.1)" '
+        f'textLength="{width * 10:.0f}">{content}</text>'
+    )
+
+
+_label_text = lru_cache(maxsize=1024)(_text)
 
 
 @dataclass(frozen=True)
@@ -79,7 +101,7 @@ class Badge:
         height, radius = (18, 4) if self.style == "plastic" else (20, 3)
         if self.style == "flat-square":
             radius = 0
-        label_w = round(text_width(self.label)) + 10
+        label_w = _label_width(self.label)
         message_w = round(text_width(self.message)) + 10
         gloss = {
             "flat": '<stop offset="0" stop-color="#bbb" stop-opacity=".1"/>'
@@ -89,17 +111,6 @@ class Badge:
             '<stop offset=".9" stop-opacity=".3"/><stop offset="1" stop-opacity=".5"/>',
         }.get(self.style, "")
         return self._document(label_w, message_w, height, radius, gloss)
-
-    def _text(self, text: str, center: float, width: float, fill: str, baseline: int) -> str:
-        shadow = "#ccc" if fill == "#333" else "#010101"
-        content = escape(text)
-        return (
-            f'<text aria-hidden="true" x="{center * 10:.0f}" y="{baseline + 10}" '
-            f'fill="{shadow}" fill-opacity=".3" transform="scale(.1)" '
-            f'textLength="{width * 10:.0f}">{content}</text>'
-            f'<text x="{center * 10:.0f}" y="{baseline}" fill="{fill}" transform="scale(.1)" '
-            f'textLength="{width * 10:.0f}">{content}</text>'
-        )
 
     def _title(self) -> str:
         return escape(f"{self.label}: {self.message}")
@@ -113,11 +124,9 @@ class Badge:
             f'<linearGradient id="s" x2="0" y2="100%">{gloss}</linearGradient>' if gloss else ""
         )
         overlay = f'<rect width="{total}" height="{height}" fill="url(#s)"/>' if gloss else ""
-        label_text = self._text(self.label, label_w / 2, label_w - 10, label_fill, baseline)
+        label_text = _label_text(self.label, label_w / 2, label_w - 10, label_fill, baseline)
         message_center = label_w + message_w / 2
-        message_text = self._text(
-            self.message, message_center, message_w - 10, message_fill, baseline
-        )
+        message_text = _text(self.message, message_center, message_w - 10, message_fill, baseline)
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="{height}" '
             f'role="img" aria-label="{self._title()}"><title>{self._title()}</title>{gradient}'

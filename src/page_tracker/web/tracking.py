@@ -54,8 +54,8 @@ def _body(sent: Request, limit: int) -> bytes:
         return sent.get_data(cache=False)
     if length > limit:
         raise RequestEntityTooLarge()
-    # A body of known length is read in one call: werkzeug's stream wrapper costs as much as
-    # a beacon's parsing.
+    # A body of known length is read in one call: werkzeug's stream wrapper costs more than
+    # parsing the beacon.
     body: bytes = sent.environ["wsgi.input"].read(length)
     return body
 

@@ -50,7 +50,7 @@ lint: $(VENV)/.dev  ## Ruff (lint and format check), bandit, hadolint and action
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/actionlint
 
-typecheck: $(VENV)/.dev  ## mypy, strict, on src/.
+typecheck: $(VENV)/.dev  ## mypy, strict, on src/ and bench/
 	$(BIN)/mypy
 
 unit: $(VENV)/.dev  ## Unit tests alone.

@@ -153,7 +153,7 @@ def settle(client: redis.Redis, scenario: Scenario) -> float:
 def counted(client: redis.Redis, scenario: Scenario) -> int:
     name, field = scenario.key, scenario.field
     value = client.hget(name, field) if field else client.get(name)
-    return int(value or 0) // scenario.per  # type: ignore[arg-type]
+    return int(value or 0) // scenario.per
 
 
 def measure(

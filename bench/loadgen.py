@@ -97,9 +97,9 @@ def _run_wrk(request: Request, seconds: float, extra: list[str]) -> Result:
     )
     if match is None:
         raise RuntimeError(f"wrk printed no result:\n{output}")
-    responses, ok, seconds, p50, p99, errors = match.groups()
+    responses, ok, elapsed, p50, p99, errors = match.groups()
     return Result(
-        int(responses), int(ok), float(seconds), int(p50) / 1000, int(p99) / 1000, int(errors)
+        int(responses), int(ok), float(elapsed), int(p50) / 1000, int(p99) / 1000, int(errors)
     )
 
 

@@ -7,6 +7,7 @@ import io
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from werkzeug.test import EnvironBuilder
@@ -31,6 +32,12 @@ REQUESTS = {
 COUNT = 10_000
 
 
+def _start_response(
+    status: str, headers: list[tuple[str, str]], exc_info: object = None
+) -> Callable[[bytes], object]:
+    return lambda _: None
+
+
 def main() -> None:
     """Call each request COUNT times through the WSGI app and print the cost of one call."""
     with (
@@ -43,12 +50,12 @@ def main() -> None:
             environ = EnvironBuilder(
                 **request,  # type: ignore[arg-type]
                 environ_base={"REMOTE_ADDR": "192.0.2.1"},
-                headers={"User-Agent": CHROME, "Origin": "https://bench.test"},
+                headers=[("User-Agent", CHROME), ("Origin", "https://bench.test")],
             ).get_environ()
             body = environ["wsgi.input"].read()
 
             def call(environ: dict[str, object] = environ, body: bytes = body) -> None:
-                response = app({**environ, "wsgi.input": io.BytesIO(body)}, lambda *_: None)
+                response = app({**environ, "wsgi.input": io.BytesIO(body)}, _start_response)
                 b"".join(response)
                 if hasattr(response, "close"):  # WSGI: close it if it can be closed
                     response.close()

@@ -74,7 +74,7 @@ def queue(redis: Redis, visit: Visit) -> None:
 
 
 def drain(redis: Redis, site: Site, *, wait_s: float = 0.0) -> bool:
-    """Count every view waiting in the site's inbox.
+    """Count every view that waits in the site's inbox when this is called.
 
     If another worker is draining it, wait up to `wait_s` for it to finish and then drain
     what is left.  Return False if the inbox was still another's when the wait ran out.

@@ -61,24 +61,18 @@ def test_a_hit_answers_the_same_both_ways(client: FlaskClient, through_flask: li
     assert int(cold.headers["RateLimit-Remaining"]) == int(hot.headers["RateLimit-Remaining"]) - 1
 
 
-def test_a_bad_name_is_a_json_400_before_counting(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("/hit/site.one/x", "3 to 64 characters"), ("/badge/x.svg", "3 to 64 characters"),
+     ("/badge/site.one/home.svg?color=notacolour", "color must be a hex colour")],
+)  # fmt: skip
+def test_a_bad_name_or_option_is_a_json_400_before_counting(
+    client: FlaskClient, fake_redis: fakeredis.FakeRedis, path: str, reason: str
 ) -> None:
-    for path in ("/hit/site.one/x", "/badge/x.svg"):
-        response = client.get(path)
-        assert response.status_code == 400
-        assert response.json is not None
-        assert "3 to 64 characters" in response.json["message"]
-    assert fake_redis.keys("pt:*") == []
-
-
-def test_a_bad_badge_option_is_a_json_400_before_counting(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis
-) -> None:
-    response = client.get("/badge/site.one/home.svg?color=notacolour")
+    response = client.get(path)
     assert response.status_code == 400
     assert response.json is not None
-    assert "color must be a hex colour" in response.json["message"]
+    assert reason in response.json["message"]
     assert fake_redis.keys("pt:*") == []
 
 

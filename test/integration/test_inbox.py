@@ -1,5 +1,6 @@
 """Inboxes against a real Redis: beacons wait there, drainers count each exactly once."""
 
+import gc
 import json
 import logging
 import threading
@@ -205,3 +206,15 @@ def test_the_sweep_counts_views_a_dead_worker_left(
         assert wait_for(lambda: views(redis_client) == 1)
         assert wait_for(lambda: "inbox of gone, which is not a registered site" in caplog.text)
     drainer.stop()
+
+
+def test_the_drainer_thread_ends_with_its_app(redis_server: RedisServer) -> None:
+    before = set(threading.enumerate())
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
+    beacon = json.dumps({"site": "shop", "url": "https://shop.test/"})
+    app.test_client().post("/api/event", data=beacon, content_type="text/plain")
+    (drainer,) = set(threading.enumerate()) - before
+    del app
+    gc.collect()
+    drainer.join(timeout=5)
+    assert not drainer.is_alive()

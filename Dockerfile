@@ -21,7 +21,7 @@ RUN python -m pip install --no-deps . \
     && python -m ruff check src test \
     && python -m ruff format --check src test \
     && python -m bandit --quiet --configfile pyproject.toml --recursive src \
-    && python -m mypy \
+    && python -m mypy src \
     && python -m pytest -p no:cacheprovider test/unit \
     && python -m pip wheel --no-deps --wheel-dir dist .
 

@@ -48,7 +48,7 @@ def fill(
             )  # fmt: skip
             visitor = f"{rng.randrange(VISITORS):016x}"
             visits.append(analytics.Visit(view, when, rng.choice(AGENTS), visitor))
-        store.apply(client, [analytics.plan(site, visits)])
+        store.apply(client, [analytics.plan(site, visits)], int(time.time()))
 
 
 def report() -> str:

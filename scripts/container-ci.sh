@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build page-tracker's image and run its compose stack with the e2e tests, on a machine with no
 # container registry and no running Docker engine (air-gapped CI). As root, it:
-#   1. installs Debian's Docker engine, docker-compose and debootstrap if they are missing;
+#   1. installs Debian's Docker engine, docker-compose, debootstrap and iptables if missing;
 #   2. starts a private dockerd (data, sockets and pidfile under a temporary directory);
 #   3. builds stand-ins for the python and redis base images from Debian packages, tagged with
 #      the names the unmodified Dockerfile and docker-compose.yml use;
@@ -37,6 +37,22 @@ stage() {
 
 [ "$(id -u)" = 0 ] || { echo "container-ci.sh needs root (it installs and starts dockerd)" >&2; exit 2; }
 
+# --- 1. what this script uses, installed if missing -------------------------------------------
+# Before anything else: the firewall snapshot below already needs iptables, and a machine that
+# ran this once before would hide a missing package.
+stage "install what is missing"
+trap 'rm -rf "$work"' EXIT  # until the full clean-up below takes over
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v iptables-save >/dev/null || missing+=(iptables)
+command -v ip >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 # --- cleanup, also when anything fails --------------------------------------------------------
 bridges_before=$(ip -o link show type bridge | awk -F': ' '{print $2}' | sort)
 iptables -t filter -S >/dev/null && iptables -t nat -S >/dev/null  # load both tables, so the
@@ -64,17 +80,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# --- 1. the engine --------------------------------------------------------------------------
-stage "install engine if missing"
-missing=()
-command -v dockerd >/dev/null || missing+=(docker.io)
-command -v docker-compose >/dev/null || missing+=(docker-compose)
-command -v debootstrap >/dev/null || missing+=(debootstrap)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
 
 stage "start dockerd"
 dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \

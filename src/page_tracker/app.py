@@ -31,7 +31,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[SECRETS] = {}
     app.extensions[SITES] = book = SiteBook()
     extensions = app.extensions  # not the app: the drainer must not keep it alive
-    app.extensions[INBOX] = drainer = Drainer(lambda: extensions[REDIS], book.get, names)
+    # The client and the clock are looked up at each call: tests swap them after the factory.
+    app.extensions[INBOX] = drainer = Drainer(
+        lambda: extensions[REDIS],
+        lambda: extensions[CLOCK](),  # noqa: PLW0108
+        book.get,
+        names,
+    )
     app.extensions[POLICY] = Policy(app.config["RETENTION_DAYS"], app.config["HISTORY_DAYS"])
     # Close the pool's sockets when the app goes away, at the latest when the worker exits.
     weakref.finalize(app, client.close)

@@ -22,6 +22,12 @@ FLAGS = [
     "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+# Under `make test-dates` the browser keeps the real clock: libfaketime stops Chromium from
+# starting, and only the server's dates are under test.
+BROWSER_ENV = {
+    name: value for name, value in os.environ.items()
+    if name != "LD_PRELOAD" and not name.startswith("FAKETIME")
+}  # fmt: skip
 TOKEN = "browser-admin-token"  # noqa: S105
 # A desktop Chrome's User-Agent: headless Chromium names itself HeadlessChrome, which the bot
 # list rightly catches (a test below checks that too).
@@ -77,7 +83,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), "make test installs Debian's chromium; run it first"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, env=BROWSER_ENV)
         yield browser
         browser.close()
 

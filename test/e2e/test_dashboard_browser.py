@@ -21,6 +21,8 @@ from test.e2e.browser import (
 )
 from test.e2e.serving import ServeProcess
 
+pytestmark = pytest.mark.dates
+
 __all__ = ["browser", "own_server_only", "pages", "tracker"]  # fixtures, used by name
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 SITE = "dashboard.demo"  # its own site: the tracking tests count the views of theirs exactly

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from playwright.sync_api import Browser, Page
 
 from test.e2e.browser import (
@@ -15,6 +16,8 @@ from test.e2e.browser import (
     tracker,
 )
 from test.e2e.serving import ServeProcess
+
+pytestmark = pytest.mark.dates
 
 __all__ = ["browser", "own_server_only", "pages", "tracker"]  # fixtures, used by name
 

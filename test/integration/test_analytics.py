@@ -1,5 +1,6 @@
 """Website analytics against a real Redis: ingest rules, sites, tokens and figures."""
 
+import calendar
 import csv
 import io
 import json
@@ -16,10 +17,14 @@ from redis.crc import key_slot
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
-from test.clock import Clock
+from test.clock import Clock, day, last
+
+pytestmark = pytest.mark.dates
 
 ADMIN = {"Authorization": "Bearer s3rver"}
-NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)  # 23:30 on 24 November in Auckland
+# 23:30 in Auckland, on its last day that has reached 23:30: the same date in UTC (10:30 or
+# 11:30).  Every date below is counted from it, so the tests hold on whatever day they run.
+NOW = last(23, 30, "Pacific/Auckland")
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
@@ -169,17 +174,17 @@ def test_unknown_sites_and_oversized_bodies(client: FlaskClient) -> None:
 
 def test_days_follow_the_site_time_zone(client: FlaskClient, clock: Clock) -> None:
     add_site(client, tz="Pacific/Auckland")
-    view(client)  # 23:30 on the 24th in Auckland
-    clock.now = NOW + timedelta(hours=1)  # 00:30 on the 25th
+    view(client)  # 23:30 in Auckland
+    clock.now = NOW + timedelta(hours=1)  # 00:30 on the next day
     view(client)
     view(client, ip="192.0.2.9")
-    figures = stats(client, "?from=2026-11-24&to=2026-11-25")
+    figures = stats(client, f"?from={day(NOW)}&to={day(NOW, 1)}")
     assert figures["interval"] == "hour"
     by_hour = {point["time"]: point["views"] for point in figures["series"] if point["views"]}
-    assert by_hour == {"2026-11-24T23:00": 1, "2026-11-25T00:00": 2}
-    days = stats(client, "?from=2026-11-20&to=2026-11-25")["series"]
+    assert by_hour == {f"{day(NOW)}T23:00": 1, f"{day(NOW, 1)}T00:00": 2}
+    days = stats(client, f"?from={day(NOW, -4)}&to={day(NOW, 1)}")["series"]
     assert [(d["time"], d["views"], d["visitors"]) for d in days[-2:]] == [
-        ("2026-11-24", 1, 1), ("2026-11-25", 2, 2),
+        (day(NOW), 1, 1), (day(NOW, 1), 2, 2),
     ]  # fmt: skip
     assert stats(client, "?tz=Pacific/Auckland")["tz"] == "Pacific/Auckland"
     other = client.get("/api/sites/blog/stats?tz=Europe/Paris", headers=ADMIN)
@@ -198,19 +203,25 @@ def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
     assert {key_slot(name.encode()) for name in written + waiting} == {key_slot(b"blog")}
     (now,) = [name for name in written if ":a:now:" in name]
     written.remove(now)
-    months = [name for name in written if ":a:2026-11:" in name]
+    months = [name for name in written if f":a:{NOW:%Y-%m}:" in name]
     assert len(months) == 2  # the month's pages and referrers
-    # A month's rankings live until its last day is older than the retention: 31 December.
-    assert {redis_client.expiretime(name) for name in months} == {
-        datetime(2026, 12, 31, tzinfo=UTC).timestamp()
-    }
+
+    # Lifetimes are given relative to the app's clock, so they hold whatever Redis's clock says.
+    def lives_until(name: str, deadline: datetime) -> bool:
+        planned = deadline.timestamp() - NOW.timestamp()
+        return planned - 5 <= redis_client.ttl(name) <= planned
+
+    # A month's rankings live until its last day is older than the retention: they expire at
+    # the midnight that starts the 31st day after that last day.
+    month_end = NOW.replace(day=calendar.monthrange(NOW.year, NOW.month)[1], hour=0, minute=0)
+    assert all(lives_until(name, month_end + timedelta(days=31)) for name in months)
     days = sorted(set(written) - set(months))
     assert len(days) == 6  # day counts, pages, referrers, visitors, hour and page visitors
-    # The 24th's data lives until the end of its 30th day after: midnight starting 25 Dec.
-    expected = datetime(2026, 12, 25, tzinfo=UTC).timestamp()
-    assert all(redis_client.expiretime(name) == expected for name in days)
+    # A day's data lives until the end of its 30th day after.
+    midnight = NOW.replace(hour=0, minute=0)
+    assert all(lives_until(name, midnight + timedelta(days=31)) for name in days)
     # Visitors "right now" are kept for five minutes from the minute of the view.
-    assert redis_client.expiretime(now) == NOW.replace(second=0).timestamp() + 300
+    assert lives_until(now, NOW.replace(second=0) + timedelta(minutes=5))
 
 
 def test_unique_visitors_are_counted_within_hyperloglog_error(client: FlaskClient) -> None:
@@ -254,7 +265,7 @@ def test_batches_need_a_token_and_answer_each_event(client: FlaskClient, clock: 
         202, 202, 403, 403, 403, 400, 400, 400,
     ]  # fmt: skip
     assert answer.json["accepted"] == 2
-    figures = stats(client, "?from=2026-11-20&to=2026-11-24")
+    figures = stats(client, f"?from={day(NOW, -4)}&to={day(NOW)}")
     assert figures["totals"] == {"views": 1, "visitors": 0, "bots": 1}
     assert [d["views"] for d in figures["series"]] == [0, 0, 1, 0, 0]  # two days ago
     too_many = client.post("/api/events", json=[events[0]] * 1001, headers=ADMIN)
@@ -309,7 +320,8 @@ def test_sites_are_managed_with_an_admin_token(client: FlaskClient) -> None:
 
 def test_ranges_are_checked(client: FlaskClient) -> None:
     add_site(client)
-    for query in ("?from=yesterday", "?from=2026-11-24&to=2026-11-01", "?from=2000-01-01"):
+    for query in ("?from=yesterday", f"?from={day(NOW)}&to={day(NOW, -23)}",
+                  f"?from={day(NOW, -4000)}"):  # fmt: skip
         answer = client.get(f"/api/sites/blog/stats{query}", headers=ADMIN)
         assert answer.status_code == 400, query
 
@@ -317,13 +329,14 @@ def test_ranges_are_checked(client: FlaskClient) -> None:
 def test_export_csv_has_the_figures_of_stats(client: FlaskClient) -> None:
     add_site(client)
     view(client, referrer="https://news.example.org/")
-    answer = client.get("/api/sites/blog/export.csv?from=2026-11-20&to=2026-11-24", headers=ADMIN)
+    first, last = day(NOW, -4), day(NOW)
+    answer = client.get(f"/api/sites/blog/export.csv?from={first}&to={last}", headers=ADMIN)
     assert answer.mimetype == "text/csv"
-    assert "blog-2026-11-20-2026-11-24.csv" in answer.headers["Content-Disposition"]
+    assert f"blog-{first}-{last}.csv" in answer.headers["Content-Disposition"]
     table = list(csv.reader(io.StringIO(answer.text)))
     assert table[0] == ["section", "name", "views", "visitors"]
     assert ["total", "", "1", "1"] in table
-    assert ["day", "2026-11-24", "1", "1"] in table
+    assert ["day", last, "1", "1"] in table
     assert ["page", "/a", "1", "1"] in table
     assert ["referrer", "news.example.org", "1", ""] in table
 
@@ -388,10 +401,15 @@ def test_rankings_over_whole_months_agree_with_the_days(client: FlaskClient) -> 
         for n in range(150)
     ]  # fmt: skip
     assert client.post("/api/events", json=events, headers=ADMIN).json["accepted"] == 150
-    figures = stats(client, "?from=2026-09-30&to=2026-11-01")  # all of October, by its month
-    in_range = [e for e in events
-                if "2026-09-30" <= datetime.fromtimestamp(e["timestamp"], UTC).date().isoformat()
-                <= "2026-11-01"]  # fmt: skip
+    # All of last month, read from its month's sets, and a day on either side.
+    this_month = NOW.date().replace(day=1)
+    first = (this_month - timedelta(days=1)).replace(day=1) - timedelta(days=1)
+    figures = stats(client, f"?from={first}&to={this_month}")
+    in_range = [
+        e
+        for e in events
+        if first <= datetime.fromtimestamp(e["timestamp"], UTC).date() <= this_month
+    ]
     expected = {page: sum(e["url"] == page for e in in_range) for page in ("/p0", "/p1", "/p2")}
     assert {entry["page"]: entry["views"] for entry in figures["pages"]} == expected
     assert sum(entry["views"] for entry in figures["referrers"]) == len(in_range)

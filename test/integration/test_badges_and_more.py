@@ -19,6 +19,8 @@ from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
 from page_tracker.web.docs import document
 
+pytestmark = pytest.mark.dates
+
 
 @pytest.fixture
 def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:

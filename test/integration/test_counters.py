@@ -1,7 +1,7 @@
 """The counter API against a real Redis: every endpoint and every error code."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import redis
@@ -12,10 +12,13 @@ from redis.crc import key_slot
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
-from test.clock import Clock
+from test.clock import Clock, day, last
 from test.integration.concurrency import get_concurrently
 
-START = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)
+pytestmark = pytest.mark.dates
+
+# The last 22:30 UTC: late enough that Sydney's date is already the next day.
+START = last(22, 30)
 
 
 @pytest.fixture
@@ -262,24 +265,24 @@ def test_history_counts_hits_and_unique_visitors_per_day(client: FlaskClient, cl
     client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": "192.0.2.9"})
     days = client.get("/history/site.one/home?days=3").json["days"]  # type: ignore[index]
     assert [(d["date"], d["hits"], d["unique"]) for d in days] == [
-        ("2026-03-09", 0, 0),
-        ("2026-03-10", 3, 2),
-        ("2026-03-11", 1, 1),
+        (day(START, -1), 0, 0),
+        (day(START), 3, 2),
+        (day(START, 1), 1, 1),
     ]
 
 
 def test_history_regroups_hours_into_the_days_of_a_time_zone(
     client: FlaskClient, clock: Clock
 ) -> None:
-    # 22:30 UTC on 10 March is 09:30 on 11 March in Sydney (UTC+11).
+    # 22:30 UTC is 08:30 or 09:30 on the next day in Sydney (UTC+10, or +11 in summer).
     client.get("/hit/site.one/home")
-    clock.now = START.replace(hour=2)  # 13:00 on 10 March in Sydney
+    clock.now = START.replace(hour=2)  # 12:00 or 13:00 on the same day in Sydney
     client.get("/hit/site.one/home")
     clock.now = START + timedelta(hours=1)
     tz = client.get("/history/site.one/home?days=2&tz=Australia/Sydney").json
     assert [(d["date"], d["hits"]) for d in tz["days"]] == [  # type: ignore[index]
-        ("2026-03-10", 1),
-        ("2026-03-11", 1),
+        (day(START), 1),
+        (day(START, 1), 1),
     ]
     assert tz["days"][1]["unique_is_upper_bound"] is True  # type: ignore[index]
 

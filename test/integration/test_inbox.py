@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -14,16 +13,19 @@ from flask import Flask
 
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
-from page_tracker.extensions import REDIS
+from page_tracker.extensions import CLOCK, REDIS
 from page_tracker.services import analytics, inbox, sites
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
+from test import clock
+
+pytestmark = pytest.mark.dates
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
-WHEN = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+WHEN = clock.now()
 SITE = sites.make_site("shop", ["shop.test"], created=0)
 DAY = keys.day_counts("shop", WHEN.date())
 
@@ -56,7 +58,7 @@ def test_a_record_holds_what_counting_needs_and_nothing_identifying(
     assert "Mozilla" not in record
     assert inbox.decode("shop", record) == seen
     assert redis_client.hget(DAY, "views") is None  # not counted until drained
-    assert inbox.drain(redis_client, SITE)
+    assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1
     assert redis_client.exists(keys.inbox("shop"), keys.inbox_lock("shop")) == 0
 
@@ -72,7 +74,9 @@ def test_concurrent_drains_count_every_view_exactly_once(redis_client: redis.Red
     pipe.execute()
     results: list[bool] = []
     drainers = [
-        threading.Thread(target=lambda: results.append(inbox.drain(redis_client, SITE, wait_s=30)))
+        threading.Thread(
+            target=lambda: results.append(inbox.drain(redis_client, SITE, WHEN, wait_s=30))
+        )
         for _ in range(4)
     ]
     for drainer in drainers:
@@ -98,11 +102,11 @@ def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis)
     redis_client.set(keys.inbox_lock("shop"), "other")
     late = analytics.plan(SITE, [inbox.decode("shop", record) for record in records])
     late.taken = ("shop", "slow", len(records))
-    assert store.apply(redis_client, [late]) is False
+    assert store.apply(redis_client, [late], int(WHEN.timestamp())) is False
     assert views(redis_client) == 0
     assert redis_client.llen(keys.inbox("shop")) == 1
     redis_client.delete(keys.inbox_lock("shop"))
-    assert inbox.drain(redis_client, SITE)
+    assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1
 
 
@@ -112,7 +116,7 @@ def test_a_record_nothing_can_read_is_dropped_and_the_rest_counted(
     redis_client.rpush(keys.inbox("shop"), "not json", json.dumps([99, 1]))
     inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
     with caplog.at_level(logging.ERROR):
-        assert inbox.drain(redis_client, SITE)
+        assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1
     assert redis_client.llen(keys.inbox("shop")) == 0
     assert len([r for r in caplog.records if "dropped an inbox record" in r.message]) == 2
@@ -121,6 +125,7 @@ def test_a_record_nothing_can_read_is_dropped_and_the_rest_counted(
 @pytest.fixture
 def app(redis_server: RedisServer) -> Iterator[Flask]:
     app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
+    app.extensions[CLOCK] = clock.Clock(WHEN)
     yield app
     app.extensions[REDIS].close()
 
@@ -134,19 +139,18 @@ def test_the_background_drainer_counts_beacons_without_a_read(
         sent = client.post("/api/event", data=beacon, content_type="text/plain",
                            headers={"User-Agent": CHROME})  # fmt: skip
         assert sent.status_code == 202
-    today = keys.day_counts("shop", datetime.now(UTC).date())
     deadline = time.monotonic() + 5
-    while redis_client.hget(today, "views") != "3" and time.monotonic() < deadline:
+    while redis_client.hget(DAY, "views") != "3" and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert redis_client.hget(today, "views") == "3"
+    assert redis_client.hget(DAY, "views") == "3"
     assert redis_client.llen(keys.inbox("shop")) == 0
 
 
 def test_a_drainer_round_retries_a_busy_inbox(redis_client: redis.Redis) -> None:
     inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
     redis_client.set(keys.inbox_lock("shop"), "a worker that died", px=300)
-    assert not inbox.drain(redis_client, SITE)  # busy: the drainer keeps the site for later
-    assert inbox.drain(redis_client, SITE, wait_s=2)  # the dead worker's lock expires
+    assert not inbox.drain(redis_client, SITE, WHEN)  # busy: the drainer keeps the site for later
+    assert inbox.drain(redis_client, SITE, WHEN, wait_s=2)  # the dead worker's lock expires
     assert views(redis_client) == 1
 
 
@@ -156,7 +160,7 @@ def test_a_record_of_an_unknown_version_is_dropped(
     record = json.loads(inbox.encode(visit(redis_client, "/a", "10.0.0.1")))
     redis_client.rpush(keys.inbox("shop"), json.dumps([inbox.VERSION + 1, *record[1:]]))
     with caplog.at_level(logging.ERROR):
-        assert inbox.drain(redis_client, SITE)
+        assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 0
     assert "unknown version" in caplog.text
 
@@ -180,7 +184,7 @@ def test_the_drainer_waits_out_an_outage_then_counts(
             raise redis.ConnectionError("Redis is down")
         return redis_client
 
-    drainer = inbox.Drainer(flaky, lambda _, name: SITE, lambda _: ["shop"])
+    drainer = inbox.Drainer(flaky, clock.now, lambda _, name: SITE, lambda _: ["shop"])
     with caplog.at_level(logging.WARNING):
         drainer.filled("shop")
         assert wait_for(lambda: views(redis_client) == 1)
@@ -199,7 +203,7 @@ def test_the_sweep_counts_views_a_dead_worker_left(
     monkeypatch.setattr(inbox, "SWEEP_S", 0)
     inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))  # nobody noted it
     book = sites.SiteBook()
-    drainer = inbox.Drainer(lambda: redis_client, book.get, sites.names)
+    drainer = inbox.Drainer(lambda: redis_client, clock.now, book.get, sites.names)
     # This worker fills another inbox, of a site that has since gone: it is dropped, loudly.
     with caplog.at_level(logging.ERROR):
         drainer.filled("gone")

@@ -306,9 +306,9 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
     return writes
 
 
-def record(redis: Redis, plans: Sequence[store.Plan]) -> None:
+def record(redis: Redis, plans: Sequence[store.Plan], now: datetime) -> None:
     """Apply the plans of one request: each site's atomically, all in one round trip."""
-    store.apply(redis, plans)
+    store.apply(redis, plans, int(now.timestamp()))
 
 
 def check_time(site: Site, timestamp: float | None, now: datetime) -> datetime:

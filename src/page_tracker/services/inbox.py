@@ -73,8 +73,8 @@ def queue(redis: Redis, visit: Visit) -> None:
     store.queue(redis, visit.view.site, encode(visit))
 
 
-def drain(redis: Redis, site: Site, *, wait_s: float = 0.0) -> bool:
-    """Count every view that waits in the site's inbox when this is called.
+def drain(redis: Redis, site: Site, now: datetime, *, wait_s: float = 0.0) -> bool:
+    """Count every view that waits in the site's inbox when this is called (at `now`).
 
     If another worker is draining it, wait up to `wait_s` for it to finish and then drain
     what is left.  Return False if the inbox was still another's when the wait ran out.
@@ -100,14 +100,14 @@ def drain(redis: Redis, site: Site, *, wait_s: float = 0.0) -> bool:
         writes = plan(site, visits)
         writes.taken = (site.name, holder, len(records))
         # False: the lock expired mid-batch and another drainer counts these records instead.
-        store.apply(redis, [writes])
+        store.apply(redis, [writes], int(now.timestamp()))
         if len(records) < BATCH:  # the rest came in meanwhile: the next round counts it
             return True
 
 
-def settle(redis: Redis, site: Site) -> None:
+def settle(redis: Redis, site: Site, now: datetime) -> None:
     """Count what waits in the site's inbox, so that a read sees every view answered so far."""
-    drain(redis, site, wait_s=READ_WAIT_S)
+    drain(redis, site, now, wait_s=READ_WAIT_S)
 
 
 class Drainer:
@@ -117,10 +117,10 @@ class Drainer:
     """
 
     def __init__(
-        self, redis: Callable[[], Redis], site: Callable[[Redis, str], Site],
-        every_site: Callable[[Redis], Sequence[str]],
+        self, redis: Callable[[], Redis], clock: Callable[[], datetime],
+        site: Callable[[Redis, str], Site], every_site: Callable[[Redis], Sequence[str]],
     ) -> None:  # fmt: skip
-        self._redis, self._site, self._every_site = redis, site, every_site
+        self._redis, self._clock, self._site, self._every_site = redis, clock, site, every_site
         self._filled: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -175,4 +175,4 @@ class Drainer:
         if site is None:  # nothing to count its views by: they wait, and the log says so
             log.error("views wait in the inbox of %s, which is not a registered site", name)
             return True
-        return drain(redis, site)
+        return drain(redis, site, self._clock())

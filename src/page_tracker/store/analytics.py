@@ -15,7 +15,7 @@ from page_tracker.store import keys, scripts
 
 @dataclass
 class Plan:
-    """What a batch of page views adds to one site's keys, each key with its expiry time."""
+    """What a batch of page views adds to one site's keys, each key with the time it expires."""
 
     counts: dict[str, tuple[str, int, Counter[str]]] = field(default_factory=dict)
     sketches: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
@@ -39,8 +39,8 @@ class Plan:
             entry = self.sketches[key] = (expire_at, set())
         entry[1].add(element)
 
-    def arguments(self) -> tuple[list[str], list[str | int]]:
-        """Return the KEYS and ARGV of ingest.lua for this plan."""
+    def arguments(self, now: int) -> tuple[list[str], list[str | int]]:
+        """Return the KEYS and ARGV of ingest.lua for this plan, applied at unix time `now`."""
         names: list[str] = []
         args: list[str | int] = [self.channel, self.message, "", 0]
         if self.taken is not None:
@@ -49,27 +49,29 @@ class Plan:
             args[2:] = (holder, count)
         for key, (kind, expire_at, increments) in self.counts.items():
             names.append(key)
-            args += (kind, expire_at, 2 * len(increments))
+            args += (kind, expire_at - now, 2 * len(increments))
             for member, amount in increments.items():
                 args += (member, amount)
         for key, (expire_at, elements) in self.sketches.items():
             names.append(key)
-            args += ("p", expire_at, len(elements), *elements)
+            args += ("p", expire_at - now, len(elements), *elements)
         return names, args
 
 
-def apply(redis: Redis, plans: Sequence[Plan]) -> bool:
-    """Apply each site's plan atomically, all in one round trip.
+def apply(redis: Redis, plans: Sequence[Plan], now: int) -> bool:
+    """Apply each site's plan atomically, all in one round trip, at unix time `now`.
 
-    Return False if a plan of inbox records was not applied: its drain lock was lost.
+    Keys get lifetimes relative to `now` rather than absolute expiry times, so they last as
+    planned even when Redis's clock and this host's disagree.  Return False if a plan of inbox
+    records was not applied: its drain lock was lost.
     """
     if len(plans) == 1:
-        return int(scripts.run(redis, "ingest", *plans[0].arguments())) >= 0
+        return int(scripts.run(redis, "ingest", *plans[0].arguments(now))) >= 0
     # A pipeline cannot load a script halfway through: make sure Redis has it first.
     scripts.load(redis, "ingest")
     pipe = redis.pipeline(transaction=True)
     for plan in plans:
-        names, args = plan.arguments()
+        names, args = plan.arguments(now)
         pipe.evalsha(scripts.SHAS["ingest"], len(names), *names, *args)
     return all(int(written) >= 0 for written in pipe.execute())
 

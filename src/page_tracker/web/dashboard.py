@@ -219,7 +219,7 @@ def chosen_range(site: sites.Site, today: date) -> tuple[str, date, date]:
 def _figures(app: Runtime, site: sites.Site) -> tuple[str, dict[str, Any]]:
     today = analytics.local_day(site, app.now)
     range_name, first, last = chosen_range(site, today)
-    inbox.settle(app.redis, site)
+    inbox.settle(app.redis, site, app.now)
     figures = analytics.stats(app.redis, site, first, last, today)
     figures["now"] = analytics.visitors_now(app.redis, site, app.now)
     return range_name, figures
@@ -261,7 +261,7 @@ def figures(name: str) -> dict[str, Any]:
     _, found = _site_for(app, name)
     # Asked on every live view by every open page: the totals only, not the top lists.
     _, first, last = chosen_range(found, analytics.local_day(found, app.now))
-    inbox.settle(app.redis, found)
+    inbox.settle(app.redis, found, app.now)
     return {
         "totals": analytics.totals(app.redis, found, first, last),
         "now": analytics.visitors_now(app.redis, found, app.now),

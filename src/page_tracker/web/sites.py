@@ -121,7 +121,7 @@ def _figures(name: str) -> dict[str, Any]:
         names.bad_request("from must not be after to")
     if (last - first).days >= analytics.MAX_RANGE_DAYS:
         names.bad_request(f"a range spans at most {analytics.MAX_RANGE_DAYS} days")
-    inbox.settle(app.redis, site)
+    inbox.settle(app.redis, site, app.now)
     return analytics.stats(app.redis, site, first, last, today)
 
 

@@ -172,7 +172,7 @@ def batch() -> Response:
         visits.setdefault(site.name, (site, []))[1].append(visit)
     plans = [analytics.plan(site, site_visits) for site, site_visits in visits.values()]
     if plans:
-        analytics.record(app.redis, plans)
+        analytics.record(app.redis, plans, app.now)
     accepted = sum(result["status"] == 202 for result in results)
     return json_response(
         {"accepted": accepted, "rejected": len(results) - accepted, "results": results}, 202

@@ -6,10 +6,11 @@
 -- lock: the plan applies only while the lock is still the holder's, and in the same step the
 -- records leave the inbox and the lock is released, so no record is ever counted twice.
 -- The other KEYS are the keys to write. For each, in order, ARGV from 5 holds: its kind ('h'
--- hash, 'z' sorted set, 'p' HyperLogLog), the unix time it expires at, the number of operands
--- n, then n operands: field (or member) and increment pairs for 'h' and 'z', elements for 'p'.
+-- hash, 'z' sorted set, 'p' HyperLogLog), its lifetime in seconds from now (0 or less: it is
+-- already past its retention), the number of operands n, then n operands: field (or member)
+-- and increment pairs for 'h' and 'z', elements for 'p'.
 -- A key's lifetime is set whenever the write could have created it: when a field or member
--- is new, or a sketch changed. Setting the same time again is harmless, and most writes skip it.
+-- is new, or a sketch changed. Setting it again is harmless, and most writes skip it.
 -- Returns -1 if the lock was lost (nothing applied), else the number of keys written.
 local first = 1
 if ARGV[3] ~= '' then
@@ -23,7 +24,7 @@ end
 local a = 5
 for k = first, #KEYS do
   local key = KEYS[k]
-  local kind, expire_at, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local kind, lifetime, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
   local fresh = false
   if kind == 'p' then
@@ -40,7 +41,7 @@ for k = first, #KEYS do
   end
   a = a + n
   if fresh then
-    redis.call('EXPIREAT', key, expire_at)
+    redis.call('EXPIRE', key, lifetime)
   end
 end
 if ARGV[1] ~= '' then

@@ -7,6 +7,10 @@ from granian.server import Server
 from page_tracker.app import create_app
 from page_tracker.embedded import die_with_parent
 
+# A worker that has not stopped this long after SIGTERM is killed.  Now and then, under load, a
+# granian worker misses the stop signal altogether, and `serve` would otherwise wait for ever.
+WORKER_STOP_S = 10
+
 
 def _app_in_worker(_target: str) -> Flask:
     # Runs in each worker process.  If `serve` is killed outright, its workers exit too rather
@@ -24,4 +28,5 @@ def run(host: str, port: int, workers: int, threads: int) -> None:
         interface=Interfaces.WSGI,
         workers=workers,
         blocking_threads=threads,
+        workers_kill_timeout=WORKER_STOP_S,
     ).serve(target_loader=_app_in_worker)

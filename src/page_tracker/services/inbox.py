@@ -9,6 +9,7 @@ so figures never miss a view that was answered.
 
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -46,6 +47,18 @@ def encode(visit: Visit) -> str:
     )  # fmt: skip
 
 
+def _text(value: object, *, optional: bool = True) -> bool:
+    if value is None:
+        return optional
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()  # a lone surrogate cannot be stored
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode(site: str, record: str) -> Visit:
     """Return the visit an inbox record of `site` holds; raise ValueError if it holds none."""
     try:
@@ -56,6 +69,14 @@ def decode(site: str, record: str) -> Visit:
         raise ValueError(f"not an inbox record: {record[:100]!r}") from error
     if version != VERSION:
         raise ValueError(f"inbox record of unknown version {version!r}")
+    # Whatever was checked when the view came in, what is counted must be countable: one
+    # record that cannot be stored would otherwise stop its site's inbox for good.
+    if not (
+        isinstance(when, int | float) and math.isfinite(when) and isinstance(bot, bool)
+        and _text(page, optional=False) and all(map(_text, (host, referrer, source, visitor)))
+        and all(_text(text, optional=False) for text in (browser, system, device))
+    ):  # fmt: skip
+        raise ValueError(f"inbox record with fields of the wrong kind: {record[:100]!r}")
     return Visit(
         PageView(site, host, page, referrer, source),
         datetime.fromtimestamp(when, UTC),
@@ -90,13 +111,16 @@ def drain(redis: Redis, site: Site, now: datetime, *, wait_s: float = 0.0) -> bo
             continue
         if not records:
             return True
-        visits = []
+        visits, rejects = [], []
         for record in records:
             try:
                 visits.append(decode(site.name, record))
             except ValueError:
-                # A record nothing can count would block the inbox forever: drop it, loudly.
-                log.exception("dropped an inbox record of site %s", site.name)
+                # A record nothing can count would block the inbox forever: set it aside.
+                log.exception("set aside an inbox record of site %s", site.name)
+                rejects.append(record)
+        if rejects:
+            store.set_aside(redis, site.name, rejects)
         writes = plan(site, visits)
         writes.taken = (site.name, holder, len(records))
         # False: the lock expired mid-batch and another drainer counts these records instead.

@@ -93,6 +93,16 @@ def queued(redis: Redis, sites: Sequence[str]) -> list[int]:
     return [int(count) for count in pipe.execute()]
 
 
+def set_aside(redis: Redis, site: str, records: Sequence[str]) -> None:
+    """Keep records nobody can count in the site's bounded list of rejects."""
+    name = keys.inbox_rejects(site)
+    pipe = redis.pipeline(transaction=True)
+    pipe.rpush(name, *records)
+    pipe.ltrim(name, -keys.REJECTS_KEPT, -1)
+    pipe.expire(name, keys.REJECTS_TTL_S)
+    pipe.execute()
+
+
 def take(redis: Redis, site: str, holder: str, count: int) -> list[str] | None:
     """Lock the site's inbox for `holder` and return its first `count` records.
 

@@ -117,6 +117,18 @@ def inbox(site: str) -> str:
     return f"pt:{{{site}}}:inbox"
 
 
+def inbox_rejects(site: str) -> str:
+    """Return the list of a site's inbox records no drainer could count, newest last.
+
+    Kept for people to look at: at most REJECTS_KEPT records, for REJECTS_TTL_S after the last.
+    """
+    return f"pt:{{{site}}}:inbox:rejects"
+
+
+REJECTS_KEPT = 1000
+REJECTS_TTL_S = 30 * 86_400
+
+
 def inbox_lock(site: str) -> str:
     """Return the key that says who drains a site's inbox (expires if its holder dies)."""
     return f"pt:{{{site}}}:inbox:lock"

@@ -15,6 +15,7 @@ from page_tracker.services.inbox import Drainer
 from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
 from page_tracker.web import admin, badges, counters, docs, health, home, sites, tracking
+from page_tracker.web.bodies import StrictJSONProvider
 from page_tracker.web.dashboard import init_dashboard
 from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.hotpath import HotPath
@@ -25,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from defaults, the environment and `config`, in that order."""
     app = Flask(__name__)
     app.config.from_mapping(load_config(os.environ, config))
+    app.json = StrictJSONProvider(app)
     client = connect(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"])
     app.extensions[REDIS] = client
     app.extensions[CLOCK] = system_clock

@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     # long one lasts before the browser reconnects.
     "LIVE_STREAMS": 1,
     "LIVE_STREAM_SECONDS": 30,
+    # The largest request body read anywhere, unless a route sets its own (imports, batches).
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    # Form fields held in memory at most: sign-in and the dashboard's forms are small.
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
 }
 ENV_NAMES = {key: key if key == "REDIS_URL" else f"PAGE_TRACKER_{key}" for key in DEFAULTS}
 
@@ -55,6 +59,8 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         "HISTORY_DAYS",
         "LIVE_STREAMS",
         "LIVE_STREAM_SECONDS",
+        "MAX_CONTENT_LENGTH",
+        "MAX_FORM_MEMORY_SIZE",
     ):
         config[key] = int(_number(key, config[key], int, 0))
     config["PROXY_COUNT"] = int(_number("PROXY_COUNT", config["PROXY_COUNT"], int, -1))

@@ -2,6 +2,7 @@
 
 import hashlib
 import ipaddress
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -315,9 +316,12 @@ def check_time(site: Site, timestamp: float | None, now: datetime) -> datetime:
     """Return when a view happened: now, or its timestamp if within the site's retention."""
     if timestamp is None:
         return now
-    when = datetime.fromtimestamp(timestamp, UTC)
-    if when > now + timedelta(seconds=MAX_SKEW_S):
+    # Compared as numbers first: a datetime cannot hold 1e20 seconds, nor NaN.
+    if not math.isfinite(timestamp) or timestamp > now.timestamp() + MAX_SKEW_S:
         raise EventError(400, "timestamp is in the future")
+    if timestamp < 0:
+        raise EventError(400, "timestamp must be seconds since 1970 (UTC), not before")
+    when = datetime.fromtimestamp(timestamp, UTC)
     if local_day(site, when) < local_day(site, now) - timedelta(days=site.retention_days):
         raise EventError(400, f"timestamp is older than the site's {site.retention_days} days")
     return when

@@ -16,6 +16,14 @@ from page_tracker.store import counters as store
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # What a namespace or key may be; nothing in it can break the key schema's separators.
 NAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
+# ASCII digits only: int() would also take "١٢", "1_0" and thousands of digits.
+INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+
+
+def parse_integer(text: str) -> int | None:
+    """Return `text` as an integer if it is one in plain decimal digits, else None."""
+    text = text.strip()
+    return int(text) if INTEGER.fullmatch(text) else None
 
 
 class CounterError(Exception):

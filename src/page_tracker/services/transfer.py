@@ -1,12 +1,12 @@
 """Export and import of counters, so no count is ever stranded."""
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from redis import Redis
 
-from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME
+from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME, parse_integer
 from page_tracker.store import counters as store
 from page_tracker.store import transfer
 
@@ -39,21 +39,57 @@ def _check(line: int, namespace: object, key: object, value: object) -> int:
     for what, name in (("namespace", namespace), ("key", key)):
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise MalformedImportError(line, f"{what} {name!r} is not a valid name")
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise MalformedImportError(line, f"value {value!r} is not an integer") from None
+    number = parse_integer(str(value))
+    if number is None:
+        raise MalformedImportError(line, f"value {value!r} is not an integer")
     if not INT64_MIN <= number <= INT64_MAX:
         raise MalformedImportError(line, f"value {value!r} does not fit in a signed 64-bit integer")
     return number
 
 
-def import_records(
-    redis: Redis, records: Sequence[dict[str, Any]], *, replace: bool
-) -> dict[str, int]:
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_day(iso_day: object, figures: object) -> str | None:
+    try:
+        date.fromisoformat(str(iso_day))
+    except ValueError:
+        return f"history day {iso_day!r} is not a date"
+    if not isinstance(figures, dict) or not _whole(figures.get("expires_in")):
+        return f"history of {iso_day} must be an object with a whole expires_in"
+    hours = figures.get("hours")
+    if not isinstance(hours, dict) or not all(
+        str(hour).isdigit() and _whole(hits) for hour, hits in hours.items()
+    ):
+        return f"hours of {iso_day} must map hours to whole numbers"
+    if not isinstance(figures.get("uniques") or "", str):
+        return f"uniques of {iso_day} must be a string"
+    return None
+
+
+def _check_record(line: int, record: object) -> None:
+    if not isinstance(record, dict):
+        raise MalformedImportError(line, "a record must be a JSON object")
+    _check(line, record.get("namespace"), record.get("key"), record.get("value"))
+    for field in ("created", "expires_in", "updated"):
+        if not _whole(record.get(field, 0)):
+            raise MalformedImportError(line, f"{field} must be a whole number")
+    for field in ("admin_hash", "uniques"):
+        if not isinstance(record.get(field) or "", str):
+            raise MalformedImportError(line, f"{field} must be a string")
+    history = record.get("history", {})
+    if not isinstance(history, dict):
+        raise MalformedImportError(line, "history must map days to figures")
+    for iso_day, figures in history.items():
+        if (problem := _check_day(iso_day, figures)) is not None:
+            raise MalformedImportError(line, problem)
+
+
+def import_records(redis: Redis, records: Sequence[Any], *, replace: bool) -> dict[str, int]:
     """Import records made by export_records; existing counters are kept unless `replace`."""
     for line, record in enumerate(records, start=1):
-        _check(line, record.get("namespace"), record.get("key"), record.get("value"))
+        _check_record(line, record)
     imported = sum(transfer.import_record(redis, record, replace=replace) for record in records)
     return {"imported": imported, "skipped": len(records) - imported}
 

@@ -148,6 +148,14 @@ def _site_for(app: Runtime, name: str) -> tuple[sites.Grant, sites.Site]:
         _refuse(404, f"There is no site {name}.")
 
 
+def _back_to(target: str) -> str:
+    """Return `target` if it is a page of this dashboard, else the dashboard's home."""
+    # No other host, and nothing that could end a header line: only plain visible ASCII.
+    if target.startswith("/dashboard") and target.isascii() and target.isprintable():
+        return target
+    return url_for("dashboard.home")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse | tuple[str, int]:
     """Sign in with an admin token or a site's read token."""
@@ -157,11 +165,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
         grant = access.token_grant(runtime(), request.form.get("token", "").strip())
         if grant is not None and grant.scope in ("admin", "read"):
             _sign_in(grant)
-            target = request.args.get("next", "")
-            # Only ever go back to a page of this dashboard.
-            if not target.startswith("/dashboard") or target.startswith("//"):
-                target = url_for("dashboard.home")
-            return redirect(target)
+            return redirect(_back_to(request.args.get("next", "")))
         message = "That token is not an admin or read token that works here."
         return render_template("dashboard/login.html", message=message), 401
     return render_template("dashboard/login.html", message=message)

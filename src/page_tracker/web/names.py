@@ -5,7 +5,7 @@ from typing import NoReturn
 
 from flask import Response, abort, request
 
-from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME
+from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME, parse_integer
 from page_tracker.web.answers import json_error
 
 CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
@@ -35,10 +35,7 @@ def integer(raw: str | None, what: str, *, required: bool = True, nonzero: bool 
         if required:
             bad_request(f"{what} is required: a signed 64-bit integer")
         return 0
-    try:
-        number = int(raw.strip(), 10)
-    except ValueError:
-        number = None
+    number = parse_integer(raw)
     if number is None or not INT64_MIN <= number <= INT64_MAX:
         bad_request(f"{what} must be an integer from {INT64_MIN} to {INT64_MAX}, got {raw!r}")
     if nonzero and number == 0:

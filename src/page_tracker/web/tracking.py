@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import analytics, inbox, sites
-from page_tracker.web import access, names
+from page_tracker.web import access, bodies, names
 from page_tracker.web.answers import json_error, json_response
 
 bp = Blueprint("tracking", __name__)
@@ -62,9 +62,9 @@ def _body(sent: Request, limit: int) -> bytes:
 
 def _json_body(sent: Request, limit: int) -> Any:
     try:
-        return json.loads(_body(sent, limit))
-    except ValueError:
-        names.bad_request("the body must be JSON")
+        return bodies.loads(_body(sent, limit))
+    except bodies.BodyError as error:
+        names.bad_request(str(error))
 
 
 def _is_dnt(sent: Request, site: sites.Site, view: analytics.PageView) -> bool:

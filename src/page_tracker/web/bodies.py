@@ -1,0 +1,45 @@
+"""JSON request bodies, parsed strictly: plain numbers, bounded nesting, valid Unicode text."""
+
+import json
+from typing import Any, NoReturn
+
+from flask.json.provider import DefaultJSONProvider
+
+
+class BodyError(ValueError):
+    """A body that is not plain JSON; the message says what is wrong with it."""
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise BodyError(f"the body must be plain JSON: {name} is not a number")
+
+
+def loads(body: str | bytes) -> Any:
+    """Return the JSON value of `body`, or raise BodyError saying what is wrong with it."""
+    try:
+        value = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise BodyError("the body's JSON is nested too deeply") from None
+    except BodyError:
+        raise
+    except ValueError as error:
+        raise BodyError(f"the body must be JSON: {error}") from None
+    # A lone surrogate can only come from a \u escape: other text is valid as soon as it
+    # decodes.  Such text would be taken now and fail wherever it is stored or sent on.
+    escaped = b"\\u" in body if isinstance(body, bytes) else "\\u" in body
+    if escaped:
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise BodyError(
+                "the body's text must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not"
+            ) from None
+    return value
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading request bodies with `loads`."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Return the JSON value of `s`; raise BodyError (a ValueError) if it is not plain."""
+        return loads(s)

@@ -1,0 +1,142 @@
+"""Hostile and careless input against a real Redis: every bad body gets a 4xx that says why."""
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from page_tracker.app import create_app
+from page_tracker.embedded import RedisServer
+from page_tracker.extensions import REDIS
+from page_tracker.web.admin import MAX_IMPORT_BYTES
+from test.integration.test_analytics import ADMIN, CHROME, add_site, stats, view
+
+SURROGATE = "\\ud800"  # as JSON escapes it: the text a hostile client sends
+
+
+@pytest.fixture
+def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver"})
+    yield app
+    app.extensions[REDIS].close()
+
+
+def beacon(client: FlaskClient, body: str) -> Any:
+    return client.post("/api/event", data=body, content_type="text/plain",
+                       headers={"User-Agent": CHROME})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        f'"url": "https://example.com/{SURROGATE}x"',
+        f'"url": "https://example.com/", "referrer": "https://r{SURROGATE}.test/"',
+        f'"url": "https://example.com/?utm_source={SURROGATE}"',
+    ],
+)
+def test_a_lone_surrogate_is_refused_and_the_site_goes_on_counting(
+    client: FlaskClient, fields: str
+) -> None:
+    add_site(client)
+    answer = beacon(client, f'{{"site": "blog", {fields}}}')
+    assert answer.status_code == 400
+    assert "valid Unicode" in answer.json["message"]
+    batch = client.post("/api/events", data=f'[{{"site": "blog", {fields}}}]',
+                        content_type="application/json", headers=ADMIN)  # fmt: skip
+    assert batch.status_code == 400
+    assert view(client).status_code == 202
+    assert stats(client)["totals"]["views"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/api/event", "text/plain"),
+        ("/api/events", "application/json"),
+        ("/create", "application/json"),
+        ("/api/sites", "application/json"),
+    ],
+)
+@pytest.mark.parametrize(
+    "body", ["[" * 100_000 + "]" * 100_000, '{"site": "blog", "url": NaN}', '[{"a": Infinity}]']
+)
+def test_json_too_deep_or_with_constants_is_400(
+    client: FlaskClient, path: str, content_type: str, body: str
+) -> None:
+    answer = client.post(path, data=body, content_type=content_type, headers=ADMIN)
+    assert answer.status_code in (400, 413)
+    assert answer.json["message"]
+
+
+def test_a_bad_timestamp_is_its_events_error_not_the_batchs(client: FlaskClient) -> None:
+    add_site(client)
+    events = [{"site": "blog", "url": "/ok"}] + [
+        {"site": "blog", "url": "/bad", "timestamp": bad} for bad in (1e20, -1e20, -5)
+    ]
+    answer = client.post("/api/events", json=events, headers=ADMIN)
+    assert answer.status_code == 202
+    assert [result["status"] for result in answer.json["results"]] == [202, 400, 400, 400]
+    assert answer.json["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        ("null\n", "application/x-ndjson", "line 1: a record must be a JSON object"),
+        ('{"namespace": "a.b", "key": "ccc", "value": 1}\n[1, 2]\n', "application/x-ndjson",
+         "line 2"),
+        ('{"namespace": "a.b", "key": "ccc", "value": 1, "created": "x", "expires_in": 5}',
+         "application/x-ndjson", "created must be a whole number"),
+        ("[[[[" * 10_000, "application/x-ndjson", "nested too deeply"),
+        ("ns.one,key,\u0661\u0662\n", "text/csv", "not an integer"),
+        ("ns.one,key,1_0\n", "text/csv", "not an integer"),
+    ],
+)  # fmt: skip
+def test_imports_say_which_line_is_wrong(
+    client: FlaskClient, body: str, content_type: str, message: str
+) -> None:
+    answer = client.post("/import", data=body, content_type=content_type, headers=ADMIN)
+    assert answer.status_code == 400
+    assert message in answer.json["message"]
+
+
+def test_csv_rows_may_end_in_a_bare_carriage_return(client: FlaskClient) -> None:
+    answer = client.post("/import", data="ns.one,kkk,1\rns.one,lll,2\r", content_type="text/csv",
+                         headers=ADMIN)  # fmt: skip
+    assert answer.json == {"imported": 2, "skipped": 0}
+
+
+def test_a_chunked_import_is_held_to_the_limit(client: FlaskClient) -> None:
+    body = io.BytesIO(b"ns.one,kkk,1\n" * (MAX_IMPORT_BYTES // 13 + 1))
+    # A chunked body has no Content-Length: the server marks where it ends instead.
+    answer = client.post("/import", input_stream=body, content_type="text/csv",
+                         headers={**ADMIN, "Transfer-Encoding": "chunked"},
+                         environ_overrides={"wsgi.input_terminated": True})  # fmt: skip
+    assert answer.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/create", "/dashboard/login", "/api/sites"])
+def test_large_bodies_are_refused_before_they_are_parsed(client: FlaskClient, path: str) -> None:
+    big = json.dumps({"name": "blog", "pad": "x" * 200_000})
+    answer = client.post(path, data=big, content_type="application/json", headers=ADMIN)
+    assert answer.status_code == 413
+    if path != "/api/sites":  # which reads JSON alone
+        form = client.post(path, data={"token": "x" * 200_000}, headers=ADMIN)
+        assert form.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "target", ["/dashboard%0d%0aX:y", "//evil.test/", "https://evil.test/", "/dashboard\x7f"]
+)
+def test_sign_in_goes_back_only_to_plain_dashboard_pages(client: FlaskClient, target: str) -> None:
+    page = client.get("/dashboard/login").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post(f"/dashboard/login?next={target}",
+                         data={"token": "s3rver", "csrf_token": token})  # fmt: skip
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/dashboard/"

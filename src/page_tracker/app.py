@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from page_tracker.config import load_config
 from page_tracker.extensions import CLOCK, INBOX, POLICY, REDIS, SECRETS, SITES, system_clock
@@ -19,6 +18,7 @@ from page_tracker.web.bodies import StrictJSONProvider
 from page_tracker.web.dashboard import init_dashboard
 from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.hotpath import HotPath
+from page_tracker.web.proxied import Proxied
 from page_tracker.web.ratelimit import init_rate_limit
 
 
@@ -65,5 +65,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Outermost, so the hot path too sees the client's address rather than the proxy's.
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+        app.wsgi_app = Proxied(app.wsgi_app, count)  # type: ignore[method-assign]
     return app

@@ -1,5 +1,6 @@
 """Hostile and careless input against a real Redis: every bad body gets a 4xx that says why."""
 
+import csv
 import io
 import json
 from collections.abc import Iterator
@@ -140,3 +141,26 @@ def test_sign_in_goes_back_only_to_plain_dashboard_pages(client: FlaskClient, ta
                          data={"token": "s3rver", "csrf_token": token})  # fmt: skip
     assert answer.status_code == 302
     assert answer.headers["Location"] == "/dashboard/"
+
+
+def test_csv_cells_never_start_a_formula_and_referrers_are_host_names(
+    client: FlaskClient,
+) -> None:
+    add_site(client)
+    view(client, "https://example.com/?utm_source=%3DHYPERLINK(%22x%22)",
+         referrer="http://=1+2/")  # fmt: skip
+    view(client, "https://example.com/?utm_source=%40sum", referrer="https://b\u00fccher.test/")
+    view(client, "https://example.com/?utm_source=-3", referrer="http://[::1]:8/")
+    table = client.get("/api/sites/blog/export.csv", headers=ADMIN).text
+    cells = [cell for row in csv.reader(io.StringIO(table)) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert {'\'=hyperlink("x")', "'@sum", "'-3"} <= set(cells)
+    referrers = {entry["referrer"] for entry in stats(client)["referrers"]}
+    assert referrers == {"(invalid)", "b\u00fccher.test", "::1"}
+
+
+def test_origin_headers_are_capped_before_any_cache(client: FlaskClient) -> None:
+    add_site(client)
+    answer = view(client, headers={"Origin": "https://" + "a" * 60_000 + ".test"})
+    assert answer.status_code == 400
+    assert "Origin" in answer.json["message"]

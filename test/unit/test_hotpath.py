@@ -123,6 +123,8 @@ def test_behind_a_proxy_the_hot_path_limits_the_client_not_the_proxy(
         return client.get("/hit/site.one/home", headers=headers).status_code
 
     assert [hit("198.51.100.1"), hit("198.51.100.2"), hit("198.51.100.1")] == [200, 200, 429]
+    # A value that is no address counts as the peer's own: it cannot dodge the limit.
+    assert [hit("x" * 5000), hit("not-an-ip")] == [200, 429]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import hashlib
 import ipaddress
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ MAX_URL = 2048
 MAX_USER_AGENT = 1024
 MAX_WIDTH = 100_000
 MAX_SOURCE = 100
+# scheme://, a host name of at most 253 characters, :port.
+MAX_ORIGIN = 270
 # A logged page view may be sent late, but not from the future beyond clock skew.
 MAX_SKEW_S = 300
 # "Right now" means the last five minutes.
@@ -101,12 +104,37 @@ def parse_event(event: Any, *, server_side: bool = False) -> PageView:
     source = parse_qs(parts.query).get("utm_source", [None])[0] if parts.query else None
     view = PageView(
         site=site, host=host, page=parts.path or "/",
-        referrer=(urlsplit(referrer).hostname or None) if referrer else None,
+        referrer=referrer_host(referrer) if referrer else None,
         source=source.strip().lower()[:MAX_SOURCE] or None if source else None, dnt=dnt,
     )  # fmt: skip
     if not server_side:
         return view
     return _server_side(view, event)
+
+
+# A host name as DNS has them: dot-separated labels of letters (any script), digits, - and _.
+_LABEL = re.compile(r"(?!-)[\w-]{1,63}(?<!-)")
+INVALID_HOST = "(invalid)"
+
+
+def referrer_host(referrer: str) -> str | None:
+    """Return the host of a referrer URL, INVALID_HOST if it is no host name, None if none."""
+    try:
+        host = urlsplit(referrer).hostname
+    except ValueError:  # an unclosed [ of an IPv6 address, say
+        return INVALID_HOST
+    if not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return INVALID_HOST
+    return host
 
 
 def _server_side(view: PageView, event: Mapping[str, Any]) -> PageView:
@@ -168,6 +196,9 @@ def check_origin(site: Site, view: PageView, origin: str | None) -> None:
     if view.host is not None and not site.allows(view.host):
         raise EventError(403, f"{view.host} is not a domain of site {site.name}")
     if origin:
+        # Checked before the cache: 400 hostile 60 KB origins would otherwise sit in it.
+        if len(origin) > MAX_ORIGIN:
+            raise EventError(400, f"an Origin header is at most {MAX_ORIGIN} characters")
         host = _hostname(origin)
         if host is None or not site.allows(host):
             raise EventError(403, f"origin {origin[:100]!r} may not report to site {site.name}")
@@ -422,8 +453,19 @@ def _hours(redis: Redis, site: Site, stored: Sequence[store.Day]) -> list[dict[s
     return series
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: str | int) -> str | int:
+    """Return `value` so that no spreadsheet runs it: text that could start a formula gets a '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def rows(figures: Mapping[str, Any]) -> list[list[str | int]]:
-    """Return `stats` figures as CSV rows: section, name, views, visitors."""
+    """Return `stats` figures as CSV rows (section, name, views, visitors), safe to open."""
     table: list[list[str | int]] = [["section", "name", "views", "visitors"]]
     totals = figures["totals"]
     table.append(["total", "", totals["views"], totals["visitors"]])
@@ -437,4 +479,4 @@ def rows(figures: Mapping[str, Any]) -> list[list[str | int]]:
         ("devices", "device"),
     ):  # fmt: skip
         table += [[label, entry[label], entry["views"], ""] for entry in figures[section]]
-    return table
+    return [[safe_cell(cell) for cell in row] for row in table]

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     # long one lasts before the browser reconnects.
     "LIVE_STREAMS": 1,
     "LIVE_STREAM_SECONDS": 30,
+    # A dashboard sign-in lasts this long at most, and ends after this long without use.
+    "SESSION_DAYS": 7,
+    "SESSION_IDLE_HOURS": 24,
     # The largest request body read anywhere, unless a route sets its own (imports, batches).
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # Form fields held in memory at most: sign-in and the dashboard's forms are small.
@@ -59,6 +62,8 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         "HISTORY_DAYS",
         "LIVE_STREAMS",
         "LIVE_STREAM_SECONDS",
+        "SESSION_DAYS",
+        "SESSION_IDLE_HOURS",
         "MAX_CONTENT_LENGTH",
         "MAX_FORM_MEMORY_SIZE",
     ):

@@ -145,11 +145,16 @@ def test_share_links_sign_in_to_one_site_and_stop_working_when_revoked(
     sign_in(client)
     made = client.post("/dashboard/sites/blog/shares", data={"csrf_token": csrf_token(client)})
     link = made.headers["Location"]
+    assert link == "/dashboard/sites/blog"  # the new token is in no URL: history keeps URLs
     page = client.get(link).text
     shared = re.search(r"New link, shown once: <code>http://localhost(/dashboard/share/[^<]+)</code>",
                        page).group(1)  # type: ignore[union-attr]  # fmt: skip
+    assert "New link" not in client.get(link).text
     friend = app.test_client()
-    assert friend.get(shared).headers["Location"] == "/dashboard/sites/blog"
+    assert friend.get(shared).status_code == 200  # asks first
+    assert friend.get("/dashboard/sites/blog").status_code == 302
+    opened = friend.post(shared, data={"csrf_token": csrf_token(friend, shared)})
+    assert opened.headers["Location"] == "/dashboard/sites/blog"
     assert friend.get("/dashboard/sites/blog").status_code == 200
     token_id = re.search(r"link ([0-9a-f]+)", page).group(1)  # type: ignore[union-attr]
     revoke = f"/dashboard/sites/blog/shares/{token_id}/revoke"
@@ -209,3 +214,74 @@ def test_counter_and_snippet_pages(client: FlaskClient) -> None:
     assert client.get("/dashboard/counters/site.one/none").status_code == 404
     snippet = html.unescape(client.get("/dashboard/sites/blog/snippet").text)
     assert '<script defer src="http://localhost/script.js" data-site="blog"></script>' in snippet
+
+
+def test_a_share_link_never_replaces_a_session_without_asking(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    add_site(client)
+    sign_in(client)
+    client.post("/dashboard/sites/blog/shares", data={"csrf_token": csrf_token(client)})
+    page = client.get("/dashboard/sites/blog").text
+    shared = re.search(r"localhost(/dashboard/share/[^<]+)</code>", page).group(1)  # type: ignore[union-attr]
+    assert "signs you out" in client.get(shared).text
+    assert client.post(shared).status_code == 400  # no CSRF token: no sign-in
+    assert "Make a share link" in client.get("/dashboard/sites/blog").text  # still the admin
+
+
+def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    add_site(client)
+    sign_in(client)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    (stored,) = redis_client.keys("pt:session:*")
+    assert 23 * 3600 < redis_client.ttl(stored) <= 24 * 3600  # the idle timeout
+    assert cookie.value not in stored  # Redis holds a hash of the id, not the id
+    client.post("/dashboard/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
+    assert redis_client.keys("pt:session:*") == []
+    thief = client.application.test_client()
+    thief.set_cookie("session", cookie.value)
+    assert thief.get("/dashboard/sites/blog").status_code == 302
+
+
+def test_a_session_ends_when_idle_or_after_its_lifetime(
+    client: FlaskClient, app: Flask, redis_client: redis.Redis
+) -> None:
+    add_site(client)
+    sign_in(client)
+    assert client.get("/dashboard/sites/blog").status_code == 200
+    app.extensions[CLOCK].now += timedelta(days=7, minutes=1)
+    assert client.get("/dashboard/sites/blog").status_code == 302  # past its 7 days
+    app.extensions[CLOCK].now -= timedelta(days=7, minutes=1)
+    sign_in(client)
+    redis_client.delete(*redis_client.keys("pt:session:*"))  # what an idle day does
+    assert client.get("/dashboard/sites/blog").status_code == 302
+
+
+def test_signed_in_pages_and_the_csv_are_never_cached(client: FlaskClient) -> None:
+    add_site(client)
+    view(client)
+    sign_in(client)
+    page = client.get("/dashboard/sites/blog?range=7d")
+    assert page.headers["Cache-Control"] == "no-store"
+    csv_link = re.search(r'href="(/dashboard/sites/blog/export.csv[^"]*)"', page.text)
+    assert csv_link is not None
+    table = client.get(html.unescape(csv_link.group(1)))
+    assert table.status_code == 200
+    assert table.mimetype == "text/csv"
+    assert table.headers["Cache-Control"] == "no-store"
+    for path in ("/api/sites/blog/stats", "/api/sites/blog/export.csv", "/api/sites"):
+        assert client.get(path, headers=ADMIN).headers["Cache-Control"] == "no-store", path
+
+
+def test_revoking_a_share_link_takes_only_that_sites_share_links(client: FlaskClient) -> None:
+    add_site(client)
+    sign_in(client)
+    ingest = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
+    revoke = f"/dashboard/sites/blog/shares/{ingest['id']}/revoke"
+    assert client.post(revoke, data={"csrf_token": csrf_token(client)}).status_code == 404
+    batch = client.post("/api/events", json=[{"site": "blog", "url": "/a"}],
+                        headers={"Authorization": f"Bearer {ingest['token']}"})  # fmt: skip
+    assert batch.status_code == 202

@@ -117,6 +117,11 @@ def inbox(site: str) -> str:
     return f"pt:{{{site}}}:inbox"
 
 
+def session(session_hash: str) -> str:
+    """Return the key of a dashboard sign-in (TTL: its idle timeout, renewed by each page)."""
+    return f"pt:session:{session_hash}"
+
+
 def inbox_rejects(site: str) -> str:
     """Return the list of a site's inbox records no drainer could count, newest last.
 

@@ -1,10 +1,15 @@
 """JSON answers, built directly: jsonify's pretty-printing checks cost time on every hit."""
 
+import csv
+import io
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response
 from werkzeug.http import HTTP_STATUS_CODES
+
+from page_tracker.services import analytics
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -24,3 +29,14 @@ def unauthorized(message: str) -> Response:
     response = json_error(401, message)
     response.headers["WWW-Authenticate"] = 'Bearer realm="page-tracker"'
     return response
+
+
+def csv_answer(figures: Mapping[str, Any]) -> Response:
+    """Return a site's figures (of analytics.stats) as a CSV download named after the range."""
+    text = io.StringIO()
+    csv.writer(text).writerows(analytics.rows(figures))
+    filename = f"{figures['site']}-{figures['from']}-{figures['to']}.csv"
+    return Response(
+        text.getvalue(), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )  # fmt: skip

@@ -26,9 +26,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker import charts
 from page_tracker.extensions import REDIS, Runtime, runtime
-from page_tracker.services import analytics, counters, inbox, sites
+from page_tracker.services import analytics, counters, inbox, sessions, sites
 from page_tracker.store.connection import UNAVAILABLE
 from page_tracker.web import access, names
+from page_tracker.web.answers import csv_answer
 from page_tracker.web.errors import unavailable_headers
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -84,8 +85,9 @@ def init_dashboard(app: Flask) -> None:
 
 @bp.after_request
 def secure(response: Response) -> Response:
-    """Add the security headers to every dashboard answer."""
+    """Add the security headers to every dashboard answer; no page of it is ever cached."""
     response.headers.update(SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -110,15 +112,33 @@ def _refuse(status: int, message: str) -> NoReturn:
     abort(Response(render_template("dashboard/error.html", message=message), status))
 
 
-def _sign_in(grant: sites.Grant) -> None:
-    session.clear()
+def _lifetimes() -> sessions.Lifetimes:
+    config = current_app.config
+    return sessions.Lifetimes(config["SESSION_DAYS"] * 86_400, config["SESSION_IDLE_HOURS"] * 3600)
+
+
+def _sign_in(app: Runtime, grant: sites.Grant) -> None:
+    _sign_out(app)
+    session.permanent = True  # the cookie lasts as long as the sign-in may
     session["grant"] = {"scope": grant.scope, "site": grant.site, "token_id": grant.token_id}
+    session["id"] = sessions.start(app.redis, _lifetimes())
+    session["since"] = app.now.timestamp()
+
+
+def _sign_out(app: Runtime) -> None:
+    if isinstance(session_id := session.get("id"), str):
+        sessions.end(app.redis, session_id)
+    session.clear()
 
 
 def viewer(app: Runtime) -> sites.Grant | None:
     """Return who is signed in, if their token still works (revoking it signs them out)."""
-    held = session.get("grant")
-    if not isinstance(held, dict):
+    held, session_id, since = session.get("grant"), session.get("id"), session.get("since")
+    if not (isinstance(held, dict) and isinstance(session_id, str)
+            and isinstance(since, float | int)):  # fmt: skip
+        return None
+    if not sessions.alive(app.redis, session_id, since, app.now.timestamp(), _lifetimes()):
+        session.clear()
         return None
     token_id = str(held.get("token_id", ""))
     if token_id.startswith("server:"):
@@ -162,9 +182,10 @@ def login() -> str | BaseResponse | tuple[str, int]:
     message = ""
     if request.method == "POST":
         csrf.protect()
-        grant = access.token_grant(runtime(), request.form.get("token", "").strip())
+        app = runtime()
+        grant = access.token_grant(app, request.form.get("token", "").strip())
         if grant is not None and grant.scope in ("admin", "read"):
-            _sign_in(grant)
+            _sign_in(app, grant)
             return redirect(_back_to(request.args.get("next", "")))
         message = "That token is not an admin or read token that works here."
         return render_template("dashboard/login.html", message=message), 401
@@ -175,17 +196,25 @@ def login() -> str | BaseResponse | tuple[str, int]:
 def logout() -> BaseResponse:
     """Sign out."""
     csrf.protect()
-    session.clear()
+    _sign_out(runtime())
     return redirect(url_for("dashboard.login"))
 
 
-@bp.get("/share/<token>")
-def share(token: str) -> BaseResponse:
-    """Open a share link: a read token of one site signs its holder in to that site alone."""
-    grant = sites.authorize(runtime().redis, token)
+@bp.route("/share/<token>", methods=["GET", "POST"])
+def share(token: str) -> str | BaseResponse:
+    """Open a share link: a read token of one site signs its holder in to that site alone.
+
+    Opening the link asks first: a page that links to it must not be able to replace the
+    session its visitor has, so only the form's POST (with its CSRF token) signs in.
+    """
+    app = runtime()
+    grant = sites.authorize(app.redis, token)
     if grant is None or grant.scope != "read":
         _refuse(404, "This link was revoked.")
-    _sign_in(grant)
+    if request.method == "GET":
+        return render_template("dashboard/share.html", site=grant.site, signed_in=viewer(app))
+    csrf.protect()
+    _sign_in(app, grant)
     return redirect(url_for("dashboard.site", name=grant.site))
 
 
@@ -243,18 +272,16 @@ def site(name: str) -> str:
     chart = charts.series_chart(points, f"Views and visitors of {name}",
                                 "hour" if hourly else "day")  # fmt: skip
     # Only an admin sees (and may revoke) the site's share links.
-    shares = [
-        token for token in sites.tokens(app.redis)
-        if token["scope"] == "read" and token["site"] == name
-    ] if grant.scope == "admin" else []  # fmt: skip
+    shares = _shares(app, name) if grant.scope == "admin" else []
     # Live refreshes ask for the same range: a custom one by its dates.
     dates = {"from": figures["from"], "to": figures["to"]} if range_name == "custom" else {}
     figures_url = url_for("dashboard.figures", name=name, range=range_name, **dates)
+    csv_url = url_for("dashboard.export_csv", name=name, range=range_name, **dates)
     return render_template(
         "dashboard/site.html", grant=grant, site=found, figures=figures, chart=chart,
-        figures_url=figures_url,
+        figures_url=figures_url, csv_url=csv_url,
         range_name=range_name, ranges=RANGES, shares=shares,
-        new_link=request.args.get("shared", ""),
+        new_link=session.pop("new_link", ""),
     )  # fmt: skip
 
 
@@ -314,6 +341,19 @@ def live(name: str) -> Response:
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})  # fmt: skip
 
 
+def _shares(app: Runtime, name: str) -> list[dict[str, str]]:
+    return [token for token in sites.tokens(app.redis)
+            if token["scope"] == "read" and token["site"] == name]  # fmt: skip
+
+
+@bp.get("/sites/<name>/export.csv")
+def export_csv(name: str) -> Response:
+    """Download the figures of the range shown as CSV, signed in rather than with a token."""
+    app = runtime()
+    _, found = _site_for(app, name)
+    return csv_answer(_figures(app, found)[1])
+
+
 @bp.post("/sites/<name>/shares")
 def add_share(name: str) -> BaseResponse:
     """Make a read-only share link of the site (admin)."""
@@ -323,8 +363,9 @@ def add_share(name: str) -> BaseResponse:
     if grant.scope != "admin":
         abort(403)
     _, token = sites.mint_token(app.redis, "read", found.name, int(app.now.timestamp()))
-    link = url_for("dashboard.share", token=token, _external=True)
-    return redirect(url_for("dashboard.site", name=name, shared=link))
+    # Shown once on the next page, from the session: a token in a URL would stay in history.
+    session["new_link"] = url_for("dashboard.share", token=token, _external=True)
+    return redirect(url_for("dashboard.site", name=name))
 
 
 @bp.post("/sites/<name>/shares/<token_id>/revoke")
@@ -335,6 +376,9 @@ def revoke_share(name: str, token_id: str) -> BaseResponse:
     grant, _ = _site_for(app, name)
     if grant.scope != "admin":
         abort(403)
+    # Only a share link of this site: the id comes from the URL, and could name any token.
+    if not any(token["id"] == token_id for token in _shares(app, name)):
+        _refuse(404, "There is no such share link of this site.")
     sites.revoke_token(app.redis, token_id)
     return redirect(url_for("dashboard.site", name=name))
 

@@ -1,7 +1,5 @@
 """Sites and their figures: the admin API, read tokens, stats and CSV export."""
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,10 +8,17 @@ from flask import Blueprint, Response, request
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import analytics, inbox, sites
 from page_tracker.web import access, names
-from page_tracker.web.answers import json_error, json_response
+from page_tracker.web.answers import csv_answer, json_error, json_response
 
 bp = Blueprint("sites", __name__)
 DEFAULT_RANGE_DAYS = 30
+
+
+@bp.after_request
+def never_cached(response: Response) -> Response:
+    """Keep every answer out of caches: they carry figures and tokens for one token's eyes."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.errorhandler(sites.SiteError)
@@ -134,11 +139,4 @@ def stats(name: str) -> Response:
 @bp.get("/api/sites/<name>/export.csv")
 def export_csv(name: str) -> Response:
     """Answer the figures of /stats as CSV rows: section, name, views, visitors."""
-    figures = _figures(name)
-    text = io.StringIO()
-    csv.writer(text).writerows(analytics.rows(figures))
-    filename = f"{name}-{figures['from']}-{figures['to']}.csv"
-    return Response(
-        text.getvalue(), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )  # fmt: skip
+    return csv_answer(_figures(name))

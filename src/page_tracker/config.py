@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
 ENV_NAMES = {key: key if key == "REDIS_URL" else f"PAGE_TRACKER_{key}" for key in DEFAULTS}
 
 
+# A shorter server admin token could be guessed; tokens that page-tracker makes have 32.
+MIN_ADMIN_TOKEN = 16
+
+
 class ConfigError(ValueError):
     """A setting has a value page-tracker cannot use."""
 
@@ -73,6 +77,11 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(
             f"{ENV_NAMES['HISTORY_DAYS']} must not exceed {ENV_NAMES['RETENTION_DAYS']}: "
             "history would outlive its counter"
+        )
+    if config["ADMIN_TOKEN"] and len(config["ADMIN_TOKEN"]) < MIN_ADMIN_TOKEN:
+        raise ConfigError(
+            f"{ENV_NAMES['ADMIN_TOKEN']} must be at least {MIN_ADMIN_TOKEN} characters: it "
+            "opens every site and counter (make one with: openssl rand -hex 16)"
         )
     if not str(config["REDIS_URL"]).startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(

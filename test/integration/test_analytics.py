@@ -21,7 +21,7 @@ from test.clock import Clock, day, last
 
 pytestmark = pytest.mark.dates
 
-ADMIN = {"Authorization": "Bearer s3rver"}
+ADMIN = {"Authorization": "Bearer s3rver-admin-token"}
 # 23:30 in Auckland, on its last day that has reached 23:30: the same date in UTC (10:30 or
 # 11:30).  Every date below is counted from it, so the tests hold on whatever day they run.
 NOW = last(23, 30, "Pacific/Auckland")
@@ -43,7 +43,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(redis_server: RedisServer, redis_client: redis.Redis, clock: Clock) -> Iterator[Flask]:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver"})
+    app = create_app(
+        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token"}
+    )
     app.extensions[CLOCK] = clock
     yield app
     app.extensions[REDIS].close()

@@ -24,12 +24,14 @@ pytestmark = pytest.mark.dates
 
 @pytest.fixture
 def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken"})
+    app = create_app(
+        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"}
+    )
     yield app
     app.extensions[REDIS].close()
 
 
-ADMIN = {"Authorization": "Bearer t0ken"}
+ADMIN = {"Authorization": "Bearer t0ken-admin-token"}
 
 
 @pytest.mark.parametrize("style", ["flat", "flat-square", "plastic", "for-the-badge"])

@@ -28,7 +28,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(redis_server: RedisServer, redis_client: redis.Redis, clock: Clock) -> Iterator[Flask]:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken"})
+    app = create_app(
+        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"}
+    )
     app.extensions[CLOCK] = clock
     yield app
     app.extensions[REDIS].close()

@@ -25,8 +25,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver",
-                      "LIVE_STREAM_SECONDS": 2})  # fmt: skip
+    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "",
+                      "ADMIN_TOKEN": "s3rver-admin-token", "LIVE_STREAM_SECONDS": 2})  # fmt: skip
     app.extensions[CLOCK] = Clock(NOW)
     yield app
     app.extensions[REDIS].close()
@@ -38,7 +38,7 @@ def csrf_token(client: FlaskClient, path: str = "/dashboard/login") -> str:
     return match.group(1)
 
 
-def sign_in(client: FlaskClient, token: str = "s3rver") -> None:  # noqa: S107
+def sign_in(client: FlaskClient, token: str = "s3rver-admin-token") -> None:  # noqa: S107
     answer = client.post(
         "/dashboard/login", data={"token": token, "csrf_token": csrf_token(client)}
     )
@@ -56,8 +56,8 @@ def test_signing_in_sets_a_strict_cookie_and_lists_sites_and_counters(
 ) -> None:
     add_site(client)
     client.get("/hit/site.one/home")
-    answer = client.post("/dashboard/login?next=/dashboard/sites/blog",
-                         data={"token": "s3rver", "csrf_token": csrf_token(client)})  # fmt: skip
+    form = {"token": "s3rver-admin-token", "csrf_token": csrf_token(client)}
+    answer = client.post("/dashboard/login?next=/dashboard/sites/blog", data=form)
     assert answer.headers["Location"] == "/dashboard/sites/blog"
     cookie = answer.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
@@ -72,7 +72,8 @@ def test_the_cookie_is_secure_over_https(client: FlaskClient) -> None:
     secure = client.application.test_client()
     page = secure.get("/dashboard/login", base_url="https://tracker.test")
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-    answer = secure.post("/dashboard/login", data={"token": "s3rver", "csrf_token": token},
+    form = {"token": "s3rver-admin-token", "csrf_token": token}
+    answer = secure.post("/dashboard/login", data=form,
                          base_url="https://tracker.test",
                          headers={"Referer": "https://tracker.test/dashboard/login"})  # fmt: skip
     assert answer.status_code == 302, answer.text
@@ -80,7 +81,7 @@ def test_the_cookie_is_secure_over_https(client: FlaskClient) -> None:
 
 
 def test_forms_without_the_csrf_token_are_refused(client: FlaskClient) -> None:
-    assert client.post("/dashboard/login", data={"token": "s3rver"}).status_code == 400
+    assert client.post("/dashboard/login", data={"token": "s3rver-admin-token"}).status_code == 400
     sign_in(client)
     add_site(client)
     assert client.post("/dashboard/sites/blog/shares").status_code == 400

@@ -22,7 +22,9 @@ SURROGATE = "\\ud800"  # as JSON escapes it: the text a hostile client sends
 
 @pytest.fixture
 def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver"})
+    app = create_app(
+        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token"}
+    )
     yield app
     app.extensions[REDIS].close()
 
@@ -138,7 +140,7 @@ def test_sign_in_goes_back_only_to_plain_dashboard_pages(client: FlaskClient, ta
     page = client.get("/dashboard/login").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     answer = client.post(f"/dashboard/login?next={target}",
-                         data={"token": "s3rver", "csrf_token": token})  # fmt: skip
+                         data={"token": "s3rver-admin-token", "csrf_token": token})  # fmt: skip
     assert answer.status_code == 302
     assert answer.headers["Location"] == "/dashboard/"
 
@@ -164,3 +166,42 @@ def test_origin_headers_are_capped_before_any_cache(client: FlaskClient) -> None
     answer = view(client, headers={"Origin": "https://" + "a" * 60_000 + ".test"})
     assert answer.status_code == 400
     assert "Origin" in answer.json["message"]
+
+
+def test_only_a_read_token_may_come_in_the_query_string(client: FlaskClient) -> None:
+    add_site(client)
+    ingest = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
+    read = client.post("/api/sites/blog/tokens", headers=ADMIN).json
+    assert client.get("/api/sites/blog/stats?token=s3rver-admin-token").status_code == 401
+    assert client.get("/api/sites?token=s3rver-admin-token").status_code == 401
+    batch = client.post(f"/api/events?token={ingest['token']}", json=[])
+    assert batch.status_code == 401
+    assert client.get(f"/api/sites/blog/stats?token={read['token']}").status_code == 200
+
+
+def test_browsers_may_not_send_tokens_across_origins(client: FlaskClient) -> None:
+    asked = {"Origin": "https://evil.test", "Access-Control-Request-Method": "POST"}
+    batch = client.options("/api/events", headers=asked)
+    assert "Access-Control-Allow-Origin" not in batch.headers
+    beacon = client.options("/api/event", headers=asked)
+    assert beacon.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" not in beacon.headers["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "status"),
+    [
+        ({"domains": ["com"]}, 400),
+        ({"domains": ["example.123"]}, 400),
+        ({"tz": "localtime"}, 400),
+        ({"tz": "Factory"}, 400),
+        ({"domains": ["localhost"]}, 201),
+        ({"domains": ["192.0.2.10"]}, 201),
+        ({"tz": "America/Argentina/Buenos_Aires"}, 201),
+    ],
+)
+def test_sites_name_real_domains_and_places(
+    client: FlaskClient, settings: dict[str, Any], status: int
+) -> None:
+    body = {"name": "blog", "domains": ["example.com"], **settings}
+    assert client.post("/api/sites", json=body, headers=ADMIN).status_code == status

@@ -91,13 +91,13 @@ def test_analytics_and_the_dashboard_answer_503_in_an_outage_and_lose_nothing(
     own_server: RedisServer,
 ) -> None:
     app = create_app({"REDIS_URL": own_server.url, "REDIS_TIMEOUT": TIMEOUT,
-                      "ADMIN_TOKEN": "s3rver", "RATE_LIMIT": ""})  # fmt: skip
+                      "ADMIN_TOKEN": "s3rver-admin-token", "RATE_LIMIT": ""})  # fmt: skip
     client = app.test_client()
-    admin = {"Authorization": "Bearer s3rver"}
+    admin = {"Authorization": "Bearer s3rver-admin-token"}
     client.post("/api/sites", json={"name": "blog", "domains": ["example.com"]}, headers=admin)
     page = client.get("/dashboard/login").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/dashboard/login", data={"token": "s3rver", "csrf_token": token})
+    client.post("/dashboard/login", data={"token": "s3rver-admin-token", "csrf_token": token})
     beacon = {"site": "blog", "url": "https://example.com/"}
     assert client.post("/api/event", json=beacon).status_code == 202
 

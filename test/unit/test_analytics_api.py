@@ -14,7 +14,7 @@ from test.integration.test_analytics import *  # noqa: F403
 
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
-    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver"}
+    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token"}
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ __all__ = [
 
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
-    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken"}
+    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"}
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ def test_unprefixed_settings_other_than_redis_url_are_ignored() -> None:
         ({"PAGE_TRACKER_REDIS_TIMEOUT": "0"}, "PAGE_TRACKER_REDIS_TIMEOUT must be a positive"),
         ({"PAGE_TRACKER_RETRY_AFTER": "-1"}, "PAGE_TRACKER_RETRY_AFTER must be a positive"),
         ({"REDIS_URL": "http://localhost"}, "REDIS_URL must start with redis://"),
+        ({"PAGE_TRACKER_ADMIN_TOKEN": "secret"}, "PAGE_TRACKER_ADMIN_TOKEN must be at least 16"),
     ],
 )
 def test_invalid_settings_are_rejected_with_the_variable_named(

@@ -14,7 +14,7 @@ from test.integration.test_counters import *  # noqa: F403
 
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
-    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken"}
+    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"}
 
 
 @pytest.fixture

@@ -14,7 +14,12 @@ from test.integration.test_dashboard import *  # noqa: F403
 
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
-    return {**app_config, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver", "LIVE_STREAM_SECONDS": 2}
+    return {
+        **app_config,
+        "RATE_LIMIT": "",
+        "ADMIN_TOKEN": "s3rver-admin-token",
+        "LIVE_STREAM_SECONDS": 2,
+    }
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Sites that report page views, and the API tokens that may read or feed them."""
 
+import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import secrets
@@ -9,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from cachetools import TTLCache
 from redis import Redis
@@ -67,12 +69,33 @@ class Site:
 
 
 def domain(value: str) -> str:
-    """Return a host name in lower case, or raise SiteError."""
+    """Return a host name in lower case, or raise SiteError.
+
+    A top-level domain alone ("com") would admit every site under it; localhost is the one
+    single-label name allowed, for trying page-tracker out, and IP addresses are taken too.
+    """
     host = value.strip().lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
     labels = host.split(".")
-    if not host or len(host) > 253 or not all(DOMAIN_LABEL.fullmatch(label) for label in labels):
+    if (
+        not host or len(host) > 253 or (len(labels) < 2 and host != "localhost")
+        or not all(DOMAIN_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit()
+    ):  # fmt: skip
         raise SiteError(f"domain must be a host name such as example.com, got {value!r}")
     return host
+
+
+# Names in the time zone database that are not places: "localtime" is whatever the server's
+# clock is set to, and "Factory" and "posixrules" are files, not zones.
+NOT_ZONES = {"localtime", "Factory", "posixrules"}
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones() - NOT_ZONES)
 
 
 def make_site(
@@ -86,10 +109,8 @@ def make_site(
         raise SiteError("domains must be a list of 1 to 100 host names")
     if not all(isinstance(d, str) for d in domains):
         raise SiteError("domains must be host names")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
-        raise SiteError(f"tz must be an IANA time zone such as Europe/Paris, got {tz!r}") from error
+    if not isinstance(tz, str) or tz not in _zones():
+        raise SiteError(f"tz must be an IANA time zone such as Europe/Paris, got {tz!r}")
     if isinstance(retention_days, bool) or not isinstance(retention_days, int):
         raise SiteError("retention_days must be an integer")
     if not 1 <= retention_days <= MAX_RETENTION_DAYS:

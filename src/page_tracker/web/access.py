@@ -28,9 +28,18 @@ def token_grant(app: Runtime, token: str) -> sites.Grant | None:
 
 
 def grant(app: Runtime) -> sites.Grant | None:
-    """Return what the request's token allows (Bearer or ?token=), or None without a valid one."""
-    token = names.bearer_token() or request.args.get("token")
-    return token_grant(app, token) if token else None
+    """Return what the request's token allows, or None without a valid one.
+
+    A token in the query string ends up in logs, history and Referer headers, so ?token= is
+    taken only for a site's read token (a figure embedded in a page); any other token must
+    come in the Authorization header.
+    """
+    if (token := names.bearer_token()) is not None:
+        return token_grant(app, token)
+    if query_token := request.args.get("token"):
+        held = sites.authorize(app.redis, query_token)
+        return held if held is not None and held.scope == "read" else None
+    return None
 
 
 def refuse(held: sites.Grant | None, what: str) -> NoReturn:

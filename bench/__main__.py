@@ -62,6 +62,7 @@ def running(server: Server, redis_url: str) -> Iterator[str]:
             **os.environ,
             "REDIS_URL": redis_url,
             "PAGE_TRACKER_RATE_LIMIT": "",
+            "PAGE_TRACKER_VIEW_RATE_LIMIT": "",
             "PAGE_TRACKER_ADMIN_TOKEN": ADMIN_TOKEN,
         },
         stdout=subprocess.DEVNULL,

@@ -17,7 +17,7 @@ from bench.loadgen import wait_for_port
 from page_tracker.embedded import RedisServer, free_port
 
 CLIENTS = 8
-TOKEN = "live-bench"  # noqa: S105
+TOKEN = "live-bench-admin-token"  # noqa: S105
 
 
 def _signed_in(base: str) -> requests.Session:

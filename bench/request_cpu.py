@@ -44,7 +44,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as data,
         RedisServer(Path(data), port=free_port(), persist=False) as redis_server,
     ):
-        app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
+        app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "VIEW_RATE_LIMIT": ""})
         sites.add(app.extensions["page_tracker.redis"], sites.make_site("bench", ["bench.test"]))
         for name, request in REQUESTS.items():
             environ = EnvironBuilder(

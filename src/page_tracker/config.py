@@ -15,6 +15,11 @@ DEFAULTS: dict[str, Any] = {
     "HISTORY_DAYS": 365,
     # Hits and creations per client IP, in the notation of the `limits` library; "" for none.
     "RATE_LIMIT": "600/minute",
+    # Beacons and pixels per client IP: pages send them for their visitors (a whole office may
+    # share one address), so the budget is their own; "" for none.
+    "VIEW_RATE_LIMIT": "300/minute",
+    # Tokens and admin keys that did not work, per client IP, before a 429; "" for no limit.
+    "AUTH_FAILURE_LIMIT": "20/minute",
     # Where the rate limiter counts; by default the same Redis (see app.py).
     "RATE_LIMIT_STORAGE": "",
     # The token for server-wide admin calls (POST /import); "" turns them off.

@@ -205,3 +205,59 @@ def test_sites_name_real_domains_and_places(
 ) -> None:
     body = {"name": "blog", "domains": ["example.com"], **settings}
     assert client.post("/api/sites", json=body, headers=ADMIN).status_code == status
+
+
+def limited_app(redis_server: RedisServer, **limits: str) -> Flask:
+    return create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "VIEW_RATE_LIMIT": "",
+                       "AUTH_FAILURE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token",
+                       **limits})  # fmt: skip
+
+
+def test_beacons_and_pixels_spend_their_own_budget(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    app = limited_app(redis_server, VIEW_RATE_LIMIT="3/minute", RATE_LIMIT="100/minute")
+    client = app.test_client()
+    add_site(client)
+    sent = [view(client).status_code for _ in range(2)]
+    same = {"REMOTE_ADDR": "192.0.2.1"}  # the address `view` sends from
+    pixel = "/p.gif?site=blog&url=https://example.com/x"
+    sent.append(client.get(pixel, environ_base=same).status_code)
+    refused = view(client)
+    assert sent == [202, 202, 202]
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"]
+    assert client.get(pixel, environ_base=same).status_code == 429
+    assert client.get("/hit/site.one/home", environ_base=same).status_code == 200  # apart
+    app.extensions[REDIS].close()
+
+
+def test_tokens_that_do_not_work_are_throttled_per_address(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    app = limited_app(redis_server, AUTH_FAILURE_LIMIT="3/minute")
+    client = app.test_client()
+    add_site(client)
+    made = client.get("/create/site.one/home").json
+    wrong = {"Authorization": "Bearer pt_nope_guess"}
+    tries = [client.get("/api/sites/blog/stats", headers=wrong).status_code for _ in range(2)]
+    tries.append(client.post("/set/site.one/home?value=1", headers=wrong).status_code)
+    assert tries == [401, 401, 401]
+    # Now even the right token waits: a guesser cannot tell a hit from a miss.
+    assert client.get("/api/sites/blog/stats", headers=ADMIN).status_code == 429
+    right = {"Authorization": f"Bearer {made['admin_key']}"}
+    assert client.post("/set/site.one/home?value=1", headers=right).status_code == 429
+    other = app.test_client()
+    assert other.get("/api/sites/blog/stats", headers=ADMIN,
+                     environ_base={"REMOTE_ADDR": "192.0.2.99"}).status_code == 200  # fmt: skip
+    app.extensions[REDIS].close()
+
+
+def test_the_server_admin_may_free_a_counter_that_was_hit_before_it_was_created(
+    client: FlaskClient,
+) -> None:
+    client.get("/hit/site.one/squat")  # made by a hit: no admin key
+    assert client.get("/create/site.one/squat").status_code == 409
+    assert client.post("/delete/site.one/squat").status_code == 403
+    assert client.post("/delete/site.one/squat", headers=ADMIN).status_code == 200
+    assert client.get("/create/site.one/squat").status_code == 201

@@ -157,11 +157,15 @@ def _authorize(record: store.CounterRecord, admin_key: str | None) -> None:
 
 def change(
     redis: Redis, policy: Policy, namespace: str, key: str, admin_key: str | None,
-    operation: str, operand: int, now: datetime,
+    operation: str, operand: int, now: datetime, *, owner: bool = False,
 ) -> tuple[int, int]:  # fmt: skip
-    """Set, add to, reset or delete a counter with its admin key; return (old, new) values."""
+    """Set, add to, reset or delete a counter; return (old, new) values.
+
+    It takes the counter's admin key, unless the caller is its `owner` (the server admin).
+    """
     record = read(redis, namespace, key)
-    _authorize(record, admin_key)
+    if not owner:
+        _authorize(record, admin_key)
     if operation == "add" and not INT64_MIN <= record.value + operand <= INT64_MAX:
         raise ValueOverflowError("the result would not fit in a signed 64-bit integer")
     owned = store.history_days(now.date(), policy.history_days + 1)

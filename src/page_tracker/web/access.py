@@ -8,7 +8,7 @@ from flask import current_app, request
 
 from page_tracker.extensions import Runtime
 from page_tracker.services import sites
-from page_tracker.web import names
+from page_tracker.web import names, ratelimit
 from page_tracker.web.answers import json_error, unauthorized
 
 
@@ -18,13 +18,39 @@ def server_token_id() -> str:
     return "server:" + digest[:32]
 
 
-def token_grant(app: Runtime, token: str) -> sites.Grant | None:
-    """Return what `token` allows, or None if it is not a live token."""
+def is_server_token(token: str | None) -> bool:
+    """Say whether `token` is the server's ADMIN_TOKEN."""
     server_token = current_app.config["ADMIN_TOKEN"]
+    return bool(server_token and token) and hmac.compare_digest(
+        str(token).encode(), server_token.encode()
+    )
+
+
+def check_failures() -> None:
+    """Stop with a 429 if this address has sent too many tokens that did not work."""
+    limit = ratelimit.failures()
+    if limit is not None and limit.exhausted(request.remote_addr or ""):
+        names.abort_with(
+            json_error(429, "too many tokens that did not work came from this address; wait")
+        )
+
+
+def note_failure() -> None:
+    """Count a token that did not work against this address's budget."""
+    if (limit := ratelimit.failures()) is not None:
+        limit.take(request.remote_addr or "")
+
+
+def token_grant(app: Runtime, token: str) -> sites.Grant | None:
+    """Return what `token` allows, or None if it is not a live token (a counted failure)."""
+    check_failures()
     # The server's own ADMIN_TOKEN is an admin token too.
-    if server_token and hmac.compare_digest(token.encode(), server_token.encode()):
+    if is_server_token(token):
         return sites.Grant("admin", token_id=server_token_id())
-    return sites.authorize(app.redis, token)
+    held = sites.authorize(app.redis, token)
+    if held is None:
+        note_failure()
+    return held
 
 
 def grant(app: Runtime) -> sites.Grant | None:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import counters
-from page_tracker.web import names
+from page_tracker.web import access, names
 from page_tracker.web.answers import json_error, json_response, unauthorized
 
 bp = Blueprint("counters", __name__)
@@ -155,9 +155,18 @@ def info(namespace: str, key: str) -> Response:
 
 def _change(namespace: str, key: str, operation: str, operand: int) -> tuple[int, int]:
     app, namespace, key = checked(namespace, key)
-    return counters.change(
-        app.redis, app.policy, namespace, key, admin_key(), operation, operand, app.now
-    )
+    given = admin_key()
+    access.check_failures()
+    try:
+        return counters.change(
+            app.redis, app.policy, namespace, key, given, operation, operand, app.now,
+            # The server admin may change any counter: so a counter someone hit before it
+            # was created, and that has no admin key, can still be deleted and created anew.
+            owner=access.is_server_token(given),
+        )  # fmt: skip
+    except counters.WrongAdminKeyError:
+        access.note_failure()
+        raise
 
 
 @route("/set", methods=["POST"])

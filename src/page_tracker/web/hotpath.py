@@ -67,16 +67,27 @@ class HotPath:
     def _route(self, environ: dict[str, Any]) -> Answer | None:
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
         if path == "/api/event" and method == "POST":
-            return lambda: tracking.answer_event(runtime(self.app.extensions), Request(environ))
+            return self._limited(environ, ratelimit.VIEWS, self._beacon)
         if path.startswith("/hit/") and method in ("GET", "POST"):
             if environ.get("QUERY_STRING"):  # a JSONP callback: the Flask view wraps it
                 return None
             counter = _names(path[len("/hit/") :].split("/"))
-            return None if counter is None else self._limited(environ, self._hit, *counter)
+            return (
+                None
+                if counter is None
+                else self._limited(environ, ratelimit.WRITES, self._hit, *counter)
+            )
         if path.startswith("/badge/") and path.endswith(".svg") and method == "GET":
             counter = _names(path[len("/badge/") : -len(".svg")].split("/"))
-            return None if counter is None else self._limited(environ, self._badge, *counter)
+            return (
+                None
+                if counter is None
+                else self._limited(environ, ratelimit.WRITES, self._badge, *counter)
+            )
         return None
+
+    def _beacon(self, sent: Request) -> Response:
+        return tracking.answer_event(runtime(self.app.extensions), sent)
 
     def _hit(self, sent: Request, namespace: str, key: str) -> Response:
         return counters.answer_hit(
@@ -92,12 +103,11 @@ class HotPath:
         )  # fmt: skip
 
     def _limited(
-        self, environ: dict[str, Any], handler: Callable[[Request, str, str], Response],
-        namespace: str, key: str,
-    ) -> Answer:  # fmt: skip
-        """Return the answer of `handler`, spending the client's rate-limit budget first."""
+        self, environ: dict[str, Any], budget: str, handler: Callable[..., Response], *counter: str
+    ) -> Answer:
+        """Return the answer of `handler`, spending the client's `budget` first."""
         sent = Request(environ)
-        limit: ratelimit.RateLimit | None = self.app.extensions.get(ratelimit.EXTENSION)
+        limit: ratelimit.RateLimit | None = self.app.extensions.get(budget)
         if limit is None:
-            return lambda: handler(sent, namespace, key)
-        return lambda: limit.spend(sent.remote_addr or "", lambda: handler(sent, namespace, key))
+            return lambda: handler(sent, *counter)
+        return lambda: limit.spend(sent.remote_addr or "", lambda: handler(sent, *counter))

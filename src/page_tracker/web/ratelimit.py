@@ -1,7 +1,13 @@
-"""A per-IP limit on hits and creations, counted in Redis so every worker shares it.
+"""Per-IP budgets, counted in Redis so every worker and node shares them.
+
+Three budgets, each set on its own and turned off by an empty setting:
+- writes (RATE_LIMIT): hits, badges and creations;
+- views (VIEW_RATE_LIMIT): beacons and pixels, which pages send for their visitors;
+- failures (AUTH_FAILURE_LIMIT): tokens and admin keys that did not work, so that nobody can
+  guess them at speed.
 
 Built on `limits` directly rather than a Flask extension, because the hot path (see
-hotpath.py) answers hits without Flask and must spend the same budget.
+hotpath.py) answers hits and beacons without Flask and must spend the same budgets.
 """
 
 import functools
@@ -12,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, make_response, request
+from flask import Flask, Response, current_app, make_response, request
 from limits import parse
 from limits.errors import StorageError
 from limits.storage import storage_from_string
@@ -20,10 +26,14 @@ from limits.strategies import MovingWindowRateLimiter
 
 from page_tracker.web.answers import json_error
 
-LIMITED = ("counters.hit", "counters.create", "counters.create_named", "badges.badge")
-EXTENSION = "page_tracker.rate_limit"
-# One budget per IP shared by every endpoint that writes.
-SCOPE = "writes"
+WRITES = "page_tracker.rate_limit.writes"
+VIEWS = "page_tracker.rate_limit.views"
+FAILURES = "page_tracker.rate_limit.failures"
+# The Flask views each budget guards (the hot path guards its own requests).
+GUARDED = {
+    WRITES: ("counters.hit", "counters.create", "counters.create_named", "badges.badge"),
+    VIEWS: ("tracking.event", "tracking.pixel"),
+}
 log = logging.getLogger(__name__)
 
 
@@ -38,22 +48,19 @@ class Verdict:
 class RateLimit:
     """`rate` (in the `limits` notation, such as 600/minute) per client IP, in a moving window."""
 
-    def __init__(self, rate: str, storage_uri: str, timeout: float) -> None:
+    def __init__(self, rate: str, limiter: MovingWindowRateLimiter, scope: str) -> None:
         self.item = parse(rate)
-        options: dict[str, Any] = {"wrap_exceptions": True}
-        if storage_uri.startswith("redis"):  # redis, rediss, redis+unix
-            options |= {"key_prefix": "pt:ratelimit", "socket_timeout": timeout,
-                        "socket_connect_timeout": timeout}  # fmt: skip
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
+        self.limiter = limiter
+        self.scope = scope
 
     def take(self, ip: str) -> Verdict | None:
-        """Spend one request of `ip`'s budget; None if the count is unreachable (let it pass).
+        """Spend one of `ip`'s budget; None if the count is unreachable (let it pass).
 
         A Redis outage lets requests through here: the endpoint itself then answers 503.
         """
         try:
-            allowed = self.limiter.hit(self.item, SCOPE, ip)
-            stats = self.limiter.get_window_stats(self.item, SCOPE, ip)
+            allowed = self.limiter.hit(self.item, self.scope, ip)
+            stats = self.limiter.get_window_stats(self.item, self.scope, ip)
         except StorageError as error:
             log.warning("rate limit not checked: %s", error)
             return None
@@ -77,9 +84,19 @@ class RateLimit:
             response = answer()
         else:
             retry = verdict.headers["Retry-After"]
-            response = json_error(429, f"too many writes from this address; retry in {retry} s")
+            response = json_error(
+                429, f"too many {self.scope} from this address; retry in {retry} s"
+            )
         response.headers.update(verdict.headers)
         return response
+
+    def exhausted(self, ip: str) -> bool:
+        """Say whether `ip` has spent its budget, without spending any."""
+        try:
+            return not self.limiter.test(self.item, self.scope, ip)
+        except StorageError as error:
+            log.warning("rate limit not checked: %s", error)
+            return False
 
 
 def _storage_uri(redis_url: str) -> str:
@@ -90,14 +107,27 @@ def _storage_uri(redis_url: str) -> str:
 
 
 def init_rate_limit(app: Flask) -> None:
-    """Limit hits and creations per client IP to RATE_LIMIT; do nothing if it is empty."""
-    rate = app.config["RATE_LIMIT"]
-    if not rate:
+    """Set up each budget whose setting is not empty, guarding its Flask views."""
+    rates = {
+        WRITES: (app.config["RATE_LIMIT"], "writes"),
+        VIEWS: (app.config["VIEW_RATE_LIMIT"], "page views"),
+        FAILURES: (app.config["AUTH_FAILURE_LIMIT"], "failed tokens"),
+    }
+    if not any(rate for rate, _ in rates.values()):
         return
-    storage = app.config["RATE_LIMIT_STORAGE"] or _storage_uri(app.config["REDIS_URL"])
-    limit = app.extensions[EXTENSION] = RateLimit(rate, storage, app.config["REDIS_TIMEOUT"])
-    for endpoint in LIMITED:
-        app.view_functions[endpoint] = _limited(limit, app.view_functions[endpoint])
+    storage_uri = app.config["RATE_LIMIT_STORAGE"] or _storage_uri(app.config["REDIS_URL"])
+    options: dict[str, Any] = {"wrap_exceptions": True}
+    if storage_uri.startswith("redis"):  # redis, rediss, redis+unix
+        timeout = app.config["REDIS_TIMEOUT"]
+        options |= {"key_prefix": "pt:ratelimit", "socket_timeout": timeout,
+                    "socket_connect_timeout": timeout}  # fmt: skip
+    limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
+    for extension, (rate, scope) in rates.items():
+        if not rate:
+            continue
+        limit = app.extensions[extension] = RateLimit(rate, limiter, scope)
+        for endpoint in GUARDED.get(extension, ()):
+            app.view_functions[endpoint] = _limited(limit, app.view_functions[endpoint])
 
 
 def _limited(limit: RateLimit, view: Callable[..., Any]) -> Callable[..., Response]:
@@ -106,3 +136,9 @@ def _limited(limit: RateLimit, view: Callable[..., Any]) -> Callable[..., Respon
         return limit.spend(request.remote_addr or "", lambda: make_response(view(*args, **kwargs)))
 
     return limited
+
+
+def failures() -> RateLimit | None:
+    """Return the current app's budget of failed tokens, if it has one."""
+    limit: RateLimit | None = current_app.extensions.get(FAILURES)
+    return limit

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
+from page_tracker.services import analytics
 from page_tracker.web.admin import MAX_IMPORT_BYTES
 from test.integration.test_analytics import ADMIN, CHROME, add_site, stats, view
 
@@ -95,7 +96,7 @@ def test_a_bad_timestamp_is_its_events_error_not_the_batchs(client: FlaskClient)
          "line 2"),
         ('{"namespace": "a.b", "key": "ccc", "value": 1, "created": "x", "expires_in": 5}',
          "application/x-ndjson", "created must be a whole number"),
-        ("[[[[" * 10_000, "application/x-ndjson", "nested too deeply"),
+        ("[[[[" * 10_000, "application/x-ndjson", "nested deeper than"),
         ("ns.one,key,\u0661\u0662\n", "text/csv", "not an integer"),
         ("ns.one,key,1_0\n", "text/csv", "not an integer"),
     ],
@@ -261,3 +262,39 @@ def test_the_server_admin_may_free_a_counter_that_was_hit_before_it_was_created(
     assert client.post("/delete/site.one/squat").status_code == 403
     assert client.post("/delete/site.one/squat", headers=ADMIN).status_code == 200
     assert client.get("/create/site.one/squat").status_code == 201
+
+
+def test_a_day_keeps_so_many_pages_and_counts_the_rest_as_other(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analytics, "MAX_DISTINCT_PER_DAY", 3)
+    add_site(client)
+    for page in ("/a", "/b", "/c", "/d", "/e"):
+        view(client, f"https://example.com{page}", referrer=f"https://r{page[1]}.test/")
+    stats(client)  # counts the inbox
+    view(client, "https://example.com/a")  # known: still itself
+    events = [{"site": "blog", "url": f"/batch{n}"} for n in range(3)]
+    client.post("/api/events", json=events, headers=ADMIN)
+    figures = stats(client)
+    pages = {entry["page"]: entry["views"] for entry in figures["pages"]}
+    assert pages == {"/a": 2, "/b": 1, "/c": 1, "(other)": 5}
+    assert {entry["referrer"] for entry in figures["referrers"]} == {
+        "ra.test", "rb.test", "rc.test", "(other)",
+    }  # fmt: skip
+    assert figures["totals"]["views"] == 9
+    page = signed_in_page(client, "/dashboard/sites/blog")
+    assert "(other): past the first 3 of a day" in page
+
+
+def test_long_paths_are_cut(client: FlaskClient) -> None:
+    add_site(client)
+    view(client, "https://example.com/" + "x" * 1900)
+    (entry,) = stats(client)["pages"]
+    assert entry["page"] == "/" + "x" * (analytics.MAX_PAGE - 1)
+
+
+def signed_in_page(client: FlaskClient, path: str) -> str:
+    page = client.get("/dashboard/login").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/dashboard/login", data={"token": "s3rver-admin-token", "csrf_token": token})
+    return client.get(path).text

@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -28,6 +28,13 @@ MAX_URL = 2048
 MAX_USER_AGENT = 1024
 MAX_WIDTH = 100_000
 MAX_SOURCE = 100
+# A page is kept by its path, cut to this length: each distinct path costs memory for the
+# whole retention.
+MAX_PAGE = 256
+# Distinct pages (and referrers, and sources) a site keeps per day; the rest count as OTHER,
+# so that no stream of made-up paths grows memory without end.
+MAX_DISTINCT_PER_DAY = 5000
+OTHER = "(other)"
 # scheme://, a host name of at most 253 characters, :port.
 MAX_ORIGIN = 270
 # A logged page view may be sent late, but not from the future beyond clock skew.
@@ -103,7 +110,7 @@ def parse_event(event: Any, *, server_side: bool = False) -> PageView:
     referrer = _text(event, "referrer", MAX_URL)
     source = parse_qs(parts.query).get("utm_source", [None])[0] if parts.query else None
     view = PageView(
-        site=site, host=host, page=parts.path or "/",
+        site=site, host=host, page=(parts.path or "/")[:MAX_PAGE],
         referrer=referrer_host(referrer) if referrer else None,
         source=source.strip().lower()[:MAX_SOURCE] or None if source else None, dnt=dnt,
     )  # fmt: skip
@@ -295,6 +302,61 @@ class _DayKeys:
         )  # fmt: skip
 
 
+def _ranked_members(site: Site, visit: Visit) -> list[tuple[str, str]]:
+    view = visit.view
+    ranked = [("pages", view.page)]
+    if view.referrer and view.referrer != view.host and not site.allows(view.referrer):
+        ranked.append(("referrers", view.referrer))
+    if view.source:
+        ranked.append(("sources", view.source))
+    return ranked
+
+
+def admit(redis: Redis, site: Site, visits: Sequence[Visit]) -> list[Visit]:
+    """Return `visits` with pages, referrers and sources past a day's first few made OTHER.
+
+    A day keeps MAX_DISTINCT_PER_DAY of each.
+
+    What a day already ranks always counts as itself; new names take the room that is left,
+    in the order of their names.  Concurrent batches may overshoot by what they add at once.
+    """
+    asked: dict[tuple[date, str], set[str]] = {}
+    for visit in visits:
+        if visit.agent.bot:
+            continue
+        day = local_day(site, visit.when)
+        for kind, member in _ranked_members(site, visit):
+            asked.setdefault((day, kind), set()).add(member)
+    if not asked:
+        return list(visits)
+    checks = [(keys.ranking(site.name, day.isoformat(), kind), sorted(members))
+              for (day, kind), members in asked.items()]  # fmt: skip
+    refused: dict[tuple[date, str], set[str]] = {}
+    for where, (_, members), (count, known) in zip(
+        asked, checks, store.ranked(redis, checks), strict=True
+    ):
+        new = [member for member, seen in zip(members, known, strict=True) if not seen]
+        room = max(MAX_DISTINCT_PER_DAY - count, 0)
+        if len(new) > room:
+            refused[where] = set(new[room:])
+    if not refused:
+        return list(visits)
+    return [_folded(site, visit, refused) for visit in visits]
+
+
+def _folded(site: Site, visit: Visit, refused: dict[tuple[date, str], set[str]]) -> Visit:
+    day, view = local_day(site, visit.when), visit.view
+
+    def kept(kind: str, member: str | None) -> str | None:
+        return OTHER if member is not None and member in refused.get((day, kind), ()) else member
+
+    page = OTHER if view.page in refused.get((day, "pages"), ()) else view.page
+    referrer, source = kept("referrers", view.referrer), kept("sources", view.source)
+    if (page, referrer, source) == (view.page, view.referrer, view.source):
+        return visit
+    return replace(visit, view=replace(view, page=page, referrer=referrer, source=source))
+
+
 def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
     """Return the writes that count `visits` of `site`."""
     writes = store.Plan()
@@ -315,12 +377,7 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
         for field in ("views", f"h{local.hour:02d}", "b:" + agent.browser, "o:" + agent.os,
                       "d:" + agent.device):  # fmt: skip
             writes.count("h", on.counts, field, expire)
-        ranked = [("pages", view.page)]
-        if view.referrer and view.referrer != view.host and not site.allows(view.referrer):
-            ranked.append(("referrers", view.referrer))
-        if view.source:
-            ranked.append(("sources", view.source))
-        for kind, member in ranked:
+        for kind, member in _ranked_members(site, visit):
             of_day, of_month = on.rankings[kind]
             writes.count("z", of_day, member, expire)
             writes.count("z", of_month, member, on.month_expire)

@@ -93,6 +93,21 @@ def queued(redis: Redis, sites: Sequence[str]) -> list[int]:
     return [int(count) for count in pipe.execute()]
 
 
+def ranked(
+    redis: Redis, checks: Sequence[tuple[str, Sequence[str]]]
+) -> list[tuple[int, list[bool]]]:
+    """Return, for each (sorted set, members), its size and which members it holds already."""
+    pipe = redis.pipeline(transaction=False)
+    for name, members in checks:
+        pipe.zcard(name)
+        pipe.zmscore(name, list(members))
+    replies = pipe.execute()
+    return [
+        (int(count), [score is not None for score in scores])
+        for count, scores in zip(replies[::2], replies[1::2], strict=True)
+    ]
+
+
 def set_aside(redis: Redis, site: str, records: Sequence[str]) -> None:
     """Keep records nobody can count in the site's bounded list of rejects."""
     name = keys.inbox_rejects(site)

@@ -280,6 +280,7 @@ def site(name: str) -> str:
     return render_template(
         "dashboard/site.html", grant=grant, site=found, figures=figures, chart=chart,
         figures_url=figures_url, csv_url=csv_url,
+        other=analytics.OTHER, most_per_day=f"{analytics.MAX_DISTINCT_PER_DAY:,}",
         range_name=range_name, ranges=RANGES, shares=shares,
         new_link=session.pop("new_link", ""),
     )  # fmt: skip

@@ -176,7 +176,10 @@ def batch() -> Response:
             continue
         visit = analytics.visit(app.redis, app.secrets, site, view, when, view.ip, view.user_agent)
         visits.setdefault(site.name, (site, []))[1].append(visit)
-    plans = [analytics.plan(site, site_visits) for site, site_visits in visits.values()]
+    plans = [
+        analytics.plan(site, analytics.admit(app.redis, site, site_visits))
+        for site, site_visits in visits.values()
+    ]
     if plans:
         analytics.record(app.redis, plans, app.now)
     accepted = sum(result["status"] == 202 for result in results)

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
-from page_tracker.services import analytics
+from page_tracker.services import analytics, idempotency
 from page_tracker.web.admin import MAX_IMPORT_BYTES
 from test.integration.test_analytics import ADMIN, CHROME, add_site, stats, view
 
@@ -298,3 +298,43 @@ def signed_in_page(client: FlaskClient, path: str) -> str:
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     client.post("/dashboard/login", data={"token": "s3rver-admin-token", "csrf_token": token})
     return client.get(path).text
+
+
+def test_a_batch_sent_again_with_its_idempotency_key_counts_once(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    add_site(client)
+    events = [{"site": "blog", "url": "/a"}, {"site": "blog", "url": "/b"}, "nonsense"]
+    first = client.post("/api/events", json=events, headers={**ADMIN, "Idempotency-Key": "k-1"})
+    again = client.post("/api/events", json=events, headers={**ADMIN, "Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 202
+    assert again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert stats(client)["totals"]["views"] == 2
+    (kept,) = redis_client.keys("pt:idempotency:*")
+    assert 86_400 - 5 < redis_client.ttl(kept) <= 86_400
+    other = client.post("/api/events", json=events, headers={**ADMIN, "Idempotency-Key": "k-2"})
+    assert other.status_code == 202
+    assert stats(client)["totals"]["views"] == 4
+
+
+def test_an_idempotency_key_must_be_sound_and_is_not_shared_while_counting(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    add_site(client)
+    events = [{"site": "blog", "url": "/a"}]
+    bad = client.post("/api/events", json=events, headers={**ADMIN, "Idempotency-Key": "a b"})
+    assert bad.status_code == 400
+    assert "Idempotency-Key" in bad.json["message"]
+    ingest = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
+    # Another request with this token and key is being counted right now.
+    idempotency.claim(redis_client, ingest["id"], "k-1")
+    busy = client.post("/api/events", json=events,
+                       headers={"Authorization": f"Bearer {ingest['token']}",
+                                "Idempotency-Key": "k-1"})  # fmt: skip
+    assert busy.status_code == 409
+    # The same key from another token is its own.
+    assert client.post("/api/events", json=events,
+                       headers={**ADMIN, "Idempotency-Key": "k-1"}).status_code == 202  # fmt: skip
+    assert stats(client)["totals"]["views"] == 1

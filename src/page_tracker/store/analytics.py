@@ -58,14 +58,17 @@ class Plan:
         return names, args
 
 
-def apply(redis: Redis, plans: Sequence[Plan], now: int) -> bool:
+def apply(
+    redis: Redis, plans: Sequence[Plan], now: int, remember: tuple[str, str, int] | None = None
+) -> bool:
     """Apply each site's plan atomically, all in one round trip, at unix time `now`.
 
     Keys get lifetimes relative to `now` rather than absolute expiry times, so they last as
-    planned even when Redis's clock and this host's disagree.  Return False if a plan of inbox
-    records was not applied: its drain lock was lost.
+    planned even when Redis's clock and this host's disagree.  `remember` (key, value, TTL)
+    is set in the same transaction: a request's answer, stored if and only if it counted.
+    Return False if a plan of inbox records was not applied: its drain lock was lost.
     """
-    if len(plans) == 1:
+    if len(plans) == 1 and remember is None:
         return int(scripts.run(redis, "ingest", *plans[0].arguments(now))) >= 0
     # A pipeline cannot load a script halfway through: make sure Redis has it first.
     scripts.load(redis, "ingest")
@@ -73,7 +76,11 @@ def apply(redis: Redis, plans: Sequence[Plan], now: int) -> bool:
     for plan in plans:
         names, args = plan.arguments(now)
         pipe.evalsha(scripts.SHAS["ingest"], len(names), *names, *args)
-    return all(int(written) >= 0 for written in pipe.execute())
+    if remember is not None:
+        name, value, ttl = remember
+        pipe.set(name, value, ex=ttl)
+    written = pipe.execute()
+    return all(int(count) >= 0 for count in written[: len(plans)])
 
 
 # A drainer that dies holding the lock delays its site's inbox this long, and loses nothing.
@@ -106,6 +113,14 @@ def ranked(
         (int(count), [score is not None for score in scores])
         for count, scores in zip(replies[::2], replies[1::2], strict=True)
     ]
+
+
+def claim(redis: Redis, name: str, marker: str, hold_s: int) -> str | None:
+    """Set `name` to `marker` for `hold_s` unless it is set; else return what it holds."""
+    if redis.set(name, marker, nx=True, ex=hold_s):
+        return None
+    # It may have lapsed since: then it holds nothing, and the caller is told it is taken.
+    return cast(str | None, redis.get(name)) or marker
 
 
 def set_aside(redis: Redis, site: str, records: Sequence[str]) -> None:

@@ -117,6 +117,11 @@ def inbox(site: str) -> str:
     return f"pt:{{{site}}}:inbox"
 
 
+def idempotency(request_hash: str) -> str:
+    """Return the key of a batch sent with an Idempotency-Key: its answer, kept for a day."""
+    return f"pt:idempotency:{request_hash}"
+
+
 def session(session_hash: str) -> str:
     """Return the key of a dashboard sign-in (TTL: its idle timeout, renewed by each page)."""
     return f"pt:session:{session_hash}"

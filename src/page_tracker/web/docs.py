@@ -136,18 +136,23 @@ def _analytics_paths() -> dict[str, Any]:
                            "figures counts what waits first.",
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": event}, "text/plain": {"schema": event}}},
-            "responses": {"202": accepted, **_errors(400, 403, 404, 413, 503)}}},
+            "responses": {"202": accepted, **_errors(400, 403, 404, 413, 429, 503)}}},
         "/p.gif": {"get": {
             "summary": "Count a page view from an image; answers a 1x1 GIF",
             "parameters": [_query("site", _NAME, required=True),
                            _query("url", {"type": "string"}), _query("ref", {"type": "string"})],
             "responses": {"202": {"description": "Counted", "content": {"image/gif": {}}},
-                          **_errors(400, 403, 404, 503)}}},
+                          **_errors(400, 403, 404, 429, 503)}}},
         "/api/events": {"post": {
             "summary": "Count up to 1000 server-side page views", "security": bearer,
+            "description": "With an Idempotency-Key header, a batch sent again within 24 hours "
+                           "is not counted again: it gets the first answer, marked "
+                           "Idempotent-Replayed. 409 while the first is still being counted.",
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {
+                "type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "array", "maxItems": 1000, "items": event}}}},
-            "responses": {"202": results, **_errors(400, 401, 403, 413, 503)}}},
+            "responses": {"202": results, **_errors(400, 401, 403, 409, 413, 429, 503)}}},
         "/api/sites": {
             "post": {"summary": "Register a site", "security": bearer,
                      "responses": {"201": settings, **_errors(400, 401, 403, 409, 503)}},

@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from page_tracker.extensions import Runtime, runtime
-from page_tracker.services import analytics, inbox, sites
+from page_tracker.services import analytics, idempotency, inbox, sites
 from page_tracker.web import access, bodies, names
 from page_tracker.web.answers import json_error, json_response
 
@@ -160,6 +160,28 @@ def batch() -> Response:
         names.bad_request('send a JSON array of events, or {"events": [...]}')
     if len(events) > MAX_BATCH:
         return json_error(413, f"send at most {MAX_BATCH} events in one batch")
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return _count_batch(app, held, events, None)
+    try:
+        name, answer = idempotency.claim(app.redis, held.token_id, key)
+    except idempotency.InProgressError as error:
+        return json_error(409, str(error))
+    except idempotency.IdempotencyError as error:
+        names.bad_request(str(error))
+    if answer is not None:
+        replayed = Response(answer, 202, mimetype="application/json")
+        replayed.headers["Idempotent-Replayed"] = "true"
+        return replayed
+    try:
+        return _count_batch(app, held, events, name)
+    except Exception:
+        idempotency.release(app.redis, name)
+        raise
+
+
+def _count_batch(app: Runtime, held: sites.Grant, events: list[Any], key: str | None) -> Response:
+    """Count a batch's views and answer a result for each, keeping the answer under `key`."""
     results: list[dict[str, Any]] = []
     visits: dict[str, tuple[sites.Site, list[analytics.Visit]]] = {}
     for index, raw in enumerate(events):
@@ -180,9 +202,12 @@ def batch() -> Response:
         analytics.plan(site, analytics.admit(app.redis, site, site_visits))
         for site, site_visits in visits.values()
     ]
-    if plans:
-        analytics.record(app.redis, plans, app.now)
     accepted = sum(result["status"] == 202 for result in results)
-    return json_response(
+    answer = json_response(
         {"accepted": accepted, "rejected": len(results) - accepted, "results": results}, 202
     )
+    if key is not None:
+        idempotency.record(app.redis, plans, app.now, key, answer.get_data(as_text=True))
+    elif plans:
+        analytics.record(app.redis, plans, app.now)
+    return answer

@@ -1,11 +1,14 @@
 """The production WSGI server: granian, with worker processes each running blocking threads."""
 
+from multiprocessing.util import Finalize
+
 from flask import Flask
 from granian.constants import Interfaces
 from granian.server import Server
 
 from page_tracker.app import create_app
 from page_tracker.embedded import die_with_parent
+from page_tracker.extensions import INBOX
 
 # A worker that has not stopped this long after SIGTERM is killed.  Now and then, under load, a
 # granian worker misses the stop signal altogether, and `serve` would otherwise wait for ever.
@@ -16,7 +19,11 @@ def _app_in_worker(_target: str) -> Flask:
     # Runs in each worker process.  If `serve` is killed outright, its workers exit too rather
     # than live on as orphans holding the port.
     die_with_parent()
-    return create_app()
+    app = create_app()
+    # A worker is a multiprocessing child: atexit does not run there, its finalizers do.  So a
+    # stopping worker counts the beacons it answered before it exits.
+    Finalize(None, app.extensions[INBOX].flush, exitpriority=10)
+    return app
 
 
 def run(host: str, port: int, workers: int, threads: int) -> None:

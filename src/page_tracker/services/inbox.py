@@ -34,6 +34,8 @@ READ_WAIT_S = 2.0
 # After a failed round the drainer waits longer each time, up to this, so an outage is not
 # answered with a storm of retries and log lines.
 MAX_PAUSE_S = 5.0
+# How long a stopping worker spends counting what it answered (granian kills it after 10 s).
+FLUSH_S = 5.0
 VERSION = 1
 
 
@@ -162,6 +164,26 @@ class Drainer:
         """End the thread after its current round (what waits stays in Redis)."""
         self._stop.set()
 
+    def flush(self, within_s: float = FLUSH_S) -> None:
+        """End the thread, then count what this worker filled and has not counted yet.
+
+        For a worker that is stopping: what it answered is counted now, not at the next sweep.
+        Gives up after `within_s` (what is left waits in Redis for the sweep).
+        """
+        deadline = time.monotonic() + within_s
+        self.stop()
+        if self._thread is not None:
+            self._thread.join(within_s)
+        with self._lock:
+            sites, self._filled = self._filled, set()
+        for name in sorted(sites):
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0 or not self._drain(name, wait_s=left):
+                    log.warning("stopped with views of %s still to count", name)
+            except Exception:  # Redis is down, say: the views wait there for the sweep
+                log.warning("stopped with views of %s still to count", name, exc_info=True)
+
     def _run(self) -> None:
         swept, pause, failing = time.monotonic(), INTERVAL_S, False
         while not self._stop.wait(pause):
@@ -190,7 +212,7 @@ class Drainer:
         counts = store.queued(redis, names)
         return {name for name, count in zip(names, counts, strict=True) if count}
 
-    def _drain(self, name: str) -> bool:
+    def _drain(self, name: str, *, wait_s: float = 0.0) -> bool:
         redis = self._redis()
         try:
             site = self._site(redis, name)
@@ -199,4 +221,4 @@ class Drainer:
         if site is None:  # nothing to count its views by: they wait, and the log says so
             log.error("views wait in the inbox of %s, which is not a registered site", name)
             return True
-        return drain(redis, site, self._clock())
+        return drain(redis, site, self._clock(), wait_s=wait_s)

@@ -303,6 +303,19 @@ def test_stats_add_up_counters_namespaces_and_hits(client: FlaskClient) -> None:
     assert client.get("/stats").json == {"counters": 2, "namespaces": 2, "hits": 3}
 
 
+def test_stats_walk_the_keys_at_most_once_a_minute(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    client.get("/hit/site.one/a-page")
+    assert client.get("/stats").json == {"counters": 1, "namespaces": 1, "hits": 1}
+    client.get("/hit/site.two/b-page")
+    # Anyone may ask, so a flood of asks costs one walk of the keyspace a minute.
+    assert client.get("/stats").json == {"counters": 1, "namespaces": 1, "hits": 1}
+    assert 55 < redis_client.ttl("pt:stats") <= 60
+    redis_client.delete("pt:stats")  # what a minute does
+    assert client.get("/stats").json == {"counters": 2, "namespaces": 2, "hits": 2}
+
+
 def test_concurrent_hits_on_one_counter_are_each_counted_once(app: Flask) -> None:
     threads, hits_each = 8, 100
     statuses = get_concurrently(app, "/hit/site.one/hot", threads, hits_each)

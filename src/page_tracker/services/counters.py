@@ -221,8 +221,21 @@ def history(
     ]
 
 
+# Server-wide figures walk every key: anyone may ask for them, so they are worked out at most
+# once in this many seconds (for every worker and node) and read from Redis meanwhile.
+STATS_EVERY_S = 60
+
+
 def stats(redis: Redis) -> dict[str, int]:
-    """Return server-wide figures: counters, namespaces and hits counted."""
+    """Return server-wide figures, at most STATS_EVERY_S old: counters, namespaces, hits."""
+    if (kept := store.kept_stats(redis)) is not None:
+        return kept
+    figures = _count_everything(redis)
+    store.keep_stats(redis, figures, STATS_EVERY_S)
+    return figures
+
+
+def _count_everything(redis: Redis) -> dict[str, int]:
     namespaces: set[str] = set()
     counters = 0
     for namespace, _ in store.counter_names(redis):

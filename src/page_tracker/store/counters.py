@@ -1,8 +1,10 @@
 """Counters in Redis: reads and writes by key, each write one round trip."""
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from redis import Redis, ResponseError
 
@@ -159,3 +161,14 @@ def union_counts(
         pipe.pfcount(*(keys.day_uniques(namespace, key, day) for day in days))
     replies = iter(pipe.execute())
     return [int(next(replies)) if days else 0 for days in groups]
+
+
+def kept_stats(redis: Redis) -> dict[str, int] | None:
+    """Return the server-wide figures worked out last, if they are still kept."""
+    kept = redis.get(keys.STATS)
+    return None if kept is None else cast(dict[str, int], json.loads(kept))
+
+
+def keep_stats(redis: Redis, figures: dict[str, int], ttl_s: int) -> None:
+    """Keep the server-wide figures for `ttl_s` seconds."""
+    redis.set(keys.STATS, json.dumps(figures), ex=ttl_s)

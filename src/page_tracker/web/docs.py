@@ -255,14 +255,38 @@ def document() -> dict[str, Any]:
             },
         }
     }
+    responses = _responses()
+    for operations in paths.values():
+        for operation in operations.values():
+            if _CALLBACK in operation.get("parameters", []):
+                operation["responses"] = _with_jsonp(operation["responses"], responses)
     return {
         "openapi": "3.1.0",
         "info": {"title": "page-tracker", "version": "1"},
         "paths": paths,
         "components": {
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"},
-                                "bearerToken": {"type": "http", "scheme": "bearer"}},
-            "responses": {
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer"},
+                "bearerToken": {"type": "http", "scheme": "bearer"},
+            },
+            "responses": responses,
+        },
+    }
+
+
+def _with_jsonp(answers: dict[str, Any], responses: dict[str, Any]) -> dict[str, Any]:
+    """Return `answers` that may also come as JavaScript: a ?callback= wraps them (JSONP)."""
+    script = {"application/javascript": {"schema": {"type": "string"}}}
+    with_script = {}
+    for status, answer in answers.items():
+        resolved = responses[answer["$ref"].rsplit("/", 1)[1]] if "$ref" in answer else answer
+        with_script[status] = {**resolved, "content": {**resolved["content"], **script}}
+    return with_script
+
+
+def _responses() -> dict[str, Any]:
+    """Return the responses that several operations share."""
+    return {
                 "Error": _json("What was wrong", {"error": {"type": "string"},
                                                   "message": {"type": "string"}}),
                 "Created": _json("The new counter; the admin key is shown only this once", {
@@ -289,8 +313,6 @@ def document() -> dict[str, Any]:
                 "History": _json("Per-day figures", {
                     "namespace": _NAME, "key": _NAME, "tz": {"type": "string"},
                     "days": {"type": "array", "items": {"type": "object"}}}),
-            },
-        },
     }  # fmt: skip
 
 

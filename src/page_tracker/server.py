@@ -36,4 +36,7 @@ def run(host: str, port: int, workers: int, threads: int) -> None:
         workers=workers,
         blocking_threads=threads,
         workers_kill_timeout=WORKER_STOP_S,
+        # A worker that dies (killed, out of memory) is replaced; the others serve meanwhile,
+        # and what it answered waits in Redis for them.
+        respawn_failed_workers=True,
     ).serve(target_loader=_app_in_worker)

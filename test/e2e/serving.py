@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,21 +24,28 @@ class ServeProcess:
     def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
         self.port = free_port()
         command = Path(sys.executable).with_name("page-tracker")
+        # A file, not a pipe: nobody reads a pipe while the tests run, and an outage logs a lot;
+        # a full pipe would block the server's next write, and its shutdown with it.
+        self.output = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [str(command), "serve", "--port", str(self.port), *args],
             env=dict(env),
-            stdout=subprocess.PIPE,
+            stdout=self.output,
             stderr=subprocess.STDOUT,
             text=True,
         )
         self.url = f"http://127.0.0.1:{self.port}"
 
+    def logged(self) -> str:
+        """Return what the server has printed so far."""
+        self.output.seek(0)
+        return self.output.read()
+
     def wait_until_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                pytest.fail(f"page-tracker serve exited early:\n{output}")
+                pytest.fail(f"page-tracker serve exited early:\n{self.logged()}")
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).ok:
                     return
@@ -54,9 +62,12 @@ class ServeProcess:
         self.process.send_signal(how)
         try:
             return self.process.wait(timeout=STARTUP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"page-tracker serve did not stop:\n{self.logged()[-5000:]}")
         finally:
-            if self.process.stdout:
-                self.process.stdout.close()
+            self.output.close()
 
 
 def wait_until_ready(url: str) -> None:

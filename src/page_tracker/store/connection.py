@@ -7,6 +7,9 @@ from redis.retry import Retry
 # A server that is down, restarting, stuck or still loading its data: answer 503 and let the
 # client try again later.  (BusyLoadingError is a ConnectionError.)
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
+# A server at its maxmemory (with noeviction) refuses writes until memory is freed: no write
+# of a refused command or script happened.
+FULL = redis.exceptions.OutOfMemoryError
 
 
 def connect(url: str, timeout: float) -> "redis.Redis":

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from page_tracker import charts
 from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import analytics, counters, inbox, sessions, sites
-from page_tracker.store.connection import UNAVAILABLE
+from page_tracker.store.connection import FULL, UNAVAILABLE
 from page_tracker.web import access, names
 from page_tracker.web.answers import csv_answer
 from page_tracker.web.errors import unavailable_headers
@@ -97,7 +97,7 @@ def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
     return render_template("dashboard/error.html", message=message), 503, unavailable_headers()
 
 
-for _outage in UNAVAILABLE:
+for _outage in (*UNAVAILABLE, FULL):
     bp.register_error_handler(_outage, _unavailable)
 
 

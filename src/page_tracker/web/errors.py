@@ -4,7 +4,7 @@ from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.store.connection import UNAVAILABLE
+from page_tracker.store.connection import FULL, UNAVAILABLE
 from page_tracker.web.answers import json_error
 
 
@@ -13,9 +13,14 @@ def unavailable_headers() -> dict[str, str]:
     return {"Retry-After": str(current_app.config["RETRY_AFTER"])}
 
 
-def unavailable(retry_after: int) -> Response:
-    """Return the JSON answer to a Redis outage: 503, and when to come back."""
-    response = json_error(503, "The database is unavailable; try again.")
+def unavailable(retry_after: int, *, full: bool = False) -> Response:
+    """Return the JSON answer to a Redis outage (or a full Redis): 503, and when to come back."""
+    message = (
+        "The database is full and takes no writes now; try again later."
+        if full
+        else "The database is unavailable; try again."
+    )
+    response = json_error(503, message)
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -46,6 +51,11 @@ def register_error_handlers(app: Flask) -> None:
 
     for outage in UNAVAILABLE:
         app.register_error_handler(outage, redis_unavailable)
+
+    @app.errorhandler(FULL)
+    def redis_full(error: Exception) -> Response:
+        current_app.logger.warning("Redis is full: %s", error)
+        return unavailable(current_app.config["RETRY_AFTER"], full=True)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

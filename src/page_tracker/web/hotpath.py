@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import runtime
 from page_tracker.services.counters import CounterError
-from page_tracker.store.connection import UNAVAILABLE
+from page_tracker.store.connection import FULL, UNAVAILABLE
 from page_tracker.web import badges, counters, names, ratelimit, tracking
 from page_tracker.web.errors import failure, http_error, unavailable
 
@@ -52,6 +52,9 @@ class HotPath:
             response = http_error(error)
         except CounterError as error:
             response = counters.counter_error(error)
+        except FULL as error:
+            self.app.logger.warning("Redis is full: %s", error)
+            response = unavailable(self.app.config["RETRY_AFTER"], full=True)
         except UNAVAILABLE:
             self.app.logger.exception("Redis is unavailable")
             response = unavailable(self.app.config["RETRY_AFTER"])

@@ -313,12 +313,11 @@ def _ranked_members(site: Site, visit: Visit) -> list[tuple[str, str]]:
 
 
 def admit(redis: Redis, site: Site, visits: Sequence[Visit]) -> list[Visit]:
-    """Return `visits` with pages, referrers and sources past a day's first few made OTHER.
+    """Return `visits` with the pages, referrers and sources past a day's limit made OTHER.
 
-    A day keeps MAX_DISTINCT_PER_DAY of each.
-
-    What a day already ranks always counts as itself; new names take the room that is left,
-    in the order of their names.  Concurrent batches may overshoot by what they add at once.
+    A day keeps MAX_DISTINCT_PER_DAY of each.  What it ranks already counts as itself; new
+    names take the room that is left, in the order of their names.  Batches counted at the same
+    time may overshoot the limit by what they add together.
     """
     asked: dict[tuple[date, str], set[str]] = {}
     for visit in visits:

@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,18 +15,11 @@ from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
 from page_tracker.services import analytics, idempotency
 from page_tracker.web.admin import MAX_IMPORT_BYTES
-from test.integration.test_analytics import ADMIN, CHROME, add_site, stats, view
+from test.integration.test_analytics import ADMIN, CHROME, add_site, app, clock, stats, view
+
+__all__ = ["app", "clock"]  # fixtures, used by name
 
 SURROGATE = "\\ud800"  # as JSON escapes it: the text a hostile client sends
-
-
-@pytest.fixture
-def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
-    app = create_app(
-        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token"}
-    )
-    yield app
-    app.extensions[REDIS].close()
 
 
 def beacon(client: FlaskClient, body: str) -> Any:

@@ -88,7 +88,7 @@ def test_a_bad_timestamp_is_its_events_error_not_the_batchs(client: FlaskClient)
          "line 2"),
         ('{"namespace": "a.b", "key": "ccc", "value": 1, "created": "x", "expires_in": 5}',
          "application/x-ndjson", "created must be a whole number"),
-        ("[[[[" * 10_000, "application/x-ndjson", "nested deeper than"),
+        ("[[[[" * 10_000, "application/x-ndjson", "nested too deeply"),
         ("ns.one,key,\u0661\u0662\n", "text/csv", "not an integer"),
         ("ns.one,key,1_0\n", "text/csv", "not an integer"),
     ],

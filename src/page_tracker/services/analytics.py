@@ -312,35 +312,31 @@ def _ranked_members(site: Site, visit: Visit) -> list[tuple[str, str]]:
     return ranked
 
 
-def admit(redis: Redis, site: Site, visits: Sequence[Visit]) -> list[Visit]:
-    """Return `visits` with the pages, referrers and sources past a day's limit made OTHER.
+def admitted_plan(redis: Redis, site: Site, visits: Sequence[Visit]) -> store.Plan:
+    """Return the plan of `visits`, with pages, referrers and sources past a day's limit OTHER.
 
     A day keeps MAX_DISTINCT_PER_DAY of each.  What it ranks already counts as itself; new
     names take the room that is left, in the order of their names.  Batches counted at the same
-    time may overshoot the limit by what they add together.
+    time may overshoot the limit by what they add together.  The common case costs one round
+    trip of ZCARDs: names are looked up only where a day could overflow.
     """
-    asked: dict[tuple[date, str], set[str]] = {}
-    for visit in visits:
-        if visit.agent.bot:
-            continue
-        day = local_day(site, visit.when)
-        for kind, member in _ranked_members(site, visit):
-            asked.setdefault((day, kind), set()).add(member)
-    if not asked:
-        return list(visits)
-    checks = [(keys.ranking(site.name, day.isoformat(), kind), sorted(members))
-              for (day, kind), members in asked.items()]  # fmt: skip
+    writes = plan(site, visits)
+    ranked = [(name, list(writes.counts[name][2]))
+              for name in writes.day_rankings if name in writes.counts]  # fmt: skip
+    room = [MAX_DISTINCT_PER_DAY - size for size in store.sizes(redis, [n for n, _ in ranked])]
+    crowded = [(check, left) for check, left in zip(ranked, room, strict=True)
+               if len(check[1]) > left]  # fmt: skip
+    if not crowded:
+        return writes
     refused: dict[tuple[date, str], set[str]] = {}
-    for where, (_, members), (count, known) in zip(
-        asked, checks, store.ranked(redis, checks), strict=True
-    ):
-        new = [member for member, seen in zip(members, known, strict=True) if not seen]
-        room = max(MAX_DISTINCT_PER_DAY - count, 0)
-        if len(new) > room:
-            refused[where] = set(new[room:])
+    checks = [check for check, _ in crowded]
+    for ((name, members), left), known in zip(crowded, store.held(redis, checks), strict=True):
+        new = sorted(member for member, seen in zip(members, known, strict=True) if not seen)
+        if len(new) > max(left, 0):
+            refused[writes.day_rankings[name]] = set(new[max(left, 0) :])
     if not refused:
-        return list(visits)
-    return [_folded(site, visit, refused) for visit in visits]
+        return writes
+    return plan(site, [_folded(site, visit, refused) for visit in visits])
 
 
 def _folded(site: Site, visit: Visit, refused: dict[tuple[date, str], set[str]]) -> Visit:
@@ -366,7 +362,12 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
     for visit in visits:
         local = visit.when.astimezone(zone)
         day = local.date()
-        on = days.get(day) or days.setdefault(day, _DayKeys.of(site, day))
+        on = days.get(day)
+        if on is None:
+            on = days[day] = _DayKeys.of(site, day)
+            writes.day_rankings.update(
+                (of_day, (day, kind)) for kind, (of_day, _) in on.rankings.items()
+            )
         expire = on.expire
         if visit.agent.bot:
             writes.count("h", on.counts, "bots", expire)

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from redis import Redis
 
-from page_tracker.services.analytics import Agent, PageView, Visit, admit, plan
+from page_tracker.services.analytics import Agent, PageView, Visit, admitted_plan
 from page_tracker.services.sites import Site, UnknownSiteError
 from page_tracker.store import analytics as store
 
@@ -54,6 +54,8 @@ def _text(value: object, *, optional: bool = True) -> bool:
         return optional
     if not isinstance(value, str):
         return False
+    if value.isascii():  # most text, and known at once
+        return True
     try:
         value.encode()  # a lone surrogate cannot be stored
     except UnicodeEncodeError:
@@ -123,7 +125,7 @@ def drain(redis: Redis, site: Site, now: datetime, *, wait_s: float = 0.0) -> bo
                 rejects.append(record)
         if rejects:
             store.set_aside(redis, site.name, rejects)
-        writes = plan(site, admit(redis, site, visits))
+        writes = admitted_plan(redis, site, visits)
         writes.taken = (site.name, holder, len(records))
         # False: the lock expired mid-batch and another drainer counts these records instead.
         store.apply(redis, [writes], int(now.timestamp()))

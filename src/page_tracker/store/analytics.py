@@ -24,6 +24,8 @@ class Plan:
     message: str = ""
     # When the views come from a site's inbox: (site, lock holder, number of records taken).
     taken: tuple[str, str, int] | None = None
+    # The day's ranking sets this plan adds to, by name: (day, kind) of each.
+    day_rankings: dict[str, tuple[date, str]] = field(default_factory=dict)
 
     def count(self, kind: str, key: str, member: str, expire_at: int) -> None:
         """Add 1 to `member` of hash (kind 'h') or sorted set (kind 'z') `key`."""
@@ -100,19 +102,20 @@ def queued(redis: Redis, sites: Sequence[str]) -> list[int]:
     return [int(count) for count in pipe.execute()]
 
 
-def ranked(
-    redis: Redis, checks: Sequence[tuple[str, Sequence[str]]]
-) -> list[tuple[int, list[bool]]]:
-    """Return, for each (sorted set, members), its size and which members it holds already."""
+def sizes(redis: Redis, names: Sequence[str]) -> list[int]:
+    """Return how many members each sorted set of `names` has, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for name in names:
+        pipe.zcard(name)
+    return [int(count) for count in pipe.execute()]
+
+
+def held(redis: Redis, checks: Sequence[tuple[str, Sequence[str]]]) -> list[list[bool]]:
+    """Return, for each (sorted set, members), which of the members it holds already."""
     pipe = redis.pipeline(transaction=False)
     for name, members in checks:
-        pipe.zcard(name)
         pipe.zmscore(name, list(members))
-    replies = pipe.execute()
-    return [
-        (int(count), [score is not None for score in scores])
-        for count, scores in zip(replies[::2], replies[1::2], strict=True)
-    ]
+    return [[score is not None for score in scores] for scores in pipe.execute()]
 
 
 def claim(redis: Redis, name: str, marker: str, hold_s: int) -> str | None:

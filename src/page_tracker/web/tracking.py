@@ -199,7 +199,7 @@ def _count_batch(app: Runtime, held: sites.Grant, events: list[Any], key: str | 
         visit = analytics.visit(app.redis, app.secrets, site, view, when, view.ip, view.user_agent)
         visits.setdefault(site.name, (site, []))[1].append(visit)
     plans = [
-        analytics.plan(site, analytics.admit(app.redis, site, site_visits))
+        analytics.admitted_plan(app.redis, site, site_visits)
         for site, site_visits in visits.values()
     ]
     accepted = sum(result["status"] == 202 for result in results)

@@ -330,3 +330,11 @@ def test_an_idempotency_key_must_be_sound_and_is_not_shared_while_counting(
     assert client.post("/api/events", json=events,
                        headers={**ADMIN, "Idempotency-Key": "k-1"}).status_code == 202  # fmt: skip
     assert stats(client)["totals"]["views"] == 1
+
+
+def test_a_surrogate_sent_as_raw_bytes_is_refused_too(client: FlaskClient) -> None:
+    add_site(client)
+    body = b'{"site": "blog", "url": "https://example.com/\xed\xa0\x80"}'  # not UTF-8
+    answer = client.post("/api/event", data=body, content_type="text/plain")
+    assert answer.status_code == 400
+    assert "UTF-8" in answer.json["message"]

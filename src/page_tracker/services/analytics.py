@@ -132,12 +132,11 @@ def referrer_host(referrer: str) -> str | None:
         return INVALID_HOST
     if not host:
         return None
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return host
+    if host[-1].isdigit() or ":" in host:  # an IP address, perhaps: asked only then (it costs)
+        try:
+            return str(ipaddress.ip_address(host))
+        except ValueError:
+            return INVALID_HOST
     labels = host.removesuffix(".").split(".")
     if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         return INVALID_HOST

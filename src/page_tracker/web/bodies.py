@@ -14,20 +14,28 @@ def _no_constant(name: str) -> NoReturn:
     raise BodyError(f"the body must be plain JSON: {name} is not a number")
 
 
+# Made once: json.loads with any option builds a new decoder at every call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def loads(body: str | bytes) -> Any:
     """Return the JSON value of `body`, or raise BodyError saying what is wrong with it."""
     try:
-        value = json.loads(body, parse_constant=_no_constant)
+        # Strict UTF-8: json.loads would let encoded surrogates through ('surrogatepass').
+        text = body.decode() if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise BodyError("the body must be JSON in UTF-8") from None
+    try:
+        value = _DECODER.decode(text)
     except RecursionError:  # the parser stops at Python's recursion limit (about 1,000)
         raise BodyError("the body's JSON is nested too deeply") from None
     except BodyError:
         raise
     except ValueError as error:
         raise BodyError(f"the body must be JSON: {error}") from None
-    # A lone surrogate can only come from a \u escape: other text is valid as soon as it
-    # decodes.  Such text would be taken now and fail wherever it is stored or sent on.
-    escaped = b"\\u" in body if isinstance(body, bytes) else "\\u" in body
-    if escaped:
+    # Now a lone surrogate can only come from a \u escape.  Such text would be taken now and
+    # fail wherever it is stored or sent on.
+    if "\\u" in text:
         try:
             json.dumps(value, ensure_ascii=False).encode()
         except UnicodeEncodeError:

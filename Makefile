@@ -50,13 +50,14 @@ run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis
 test: lint typecheck $(VENV)/.dev $(CHROMIUM)  ## Lint, type-check, then every test layer with the coverage gate.
 	$(BIN)/python -m pytest $(LAYERS) --cov
 
-# libfaketime leaves the monotonic clock alone, which timed waits need; test.faketime mends
-# time.sleep, which Debian's libfaketime then breaks.
+# libfaketime leaves the monotonic clock alone, which timed waits need; test/faketime holds a
+# sitecustomize that mends time.sleep, which Debian's libfaketime then breaks, in every Python
+# process of the run (pytest and the servers it starts).
 test-dates: $(VENV)/.dev $(CHROMIUM) $(FAKETIME)  ## The tests marked `dates`, with the clock 400 days and 3 years ahead.
 	set -e; for offset in $(DATE_OFFSETS); do \
 	  echo "== the clock at $$offset: $$($(FAKETIME) -f "$$offset" date --utc --iso-8601=seconds)"; \
-	  DONT_FAKE_MONOTONIC=1 $(FAKETIME) -f "$$offset" \
-	    $(BIN)/python -m pytest -p test.faketime -m dates $(LAYERS); \
+	  DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/test/faketime $(FAKETIME) -f "$$offset" \
+	    $(BIN)/python -m pytest -m dates $(LAYERS); \
 	done
 
 lint: $(VENV)/.dev  ## Ruff (lint and format check), bandit, hadolint and actionlint.

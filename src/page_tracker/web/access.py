@@ -63,7 +63,7 @@ def grant(app: Runtime) -> sites.Grant | None:
     if (token := names.bearer_token()) is not None:
         return token_grant(app, token)
     if query_token := request.args.get("token"):
-        held = sites.authorize(app.redis, query_token)
+        held = token_grant(app, query_token)
         return held if held is not None and held.scope == "read" else None
     return None
 

@@ -208,7 +208,7 @@ def share(token: str) -> str | BaseResponse:
     session its visitor has, so only the form's POST (with its CSRF token) signs in.
     """
     app = runtime()
-    grant = sites.authorize(app.redis, token)
+    grant = access.token_grant(app, token)
     if grant is None or grant.scope != "read":
         _refuse(404, "This link was revoked.")
     if request.method == "GET":

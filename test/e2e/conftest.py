@@ -7,7 +7,14 @@ import pytest
 import redis
 
 from page_tracker.embedded import RedisServer
-from test.e2e.serving import serve, wait_until_ready
+from test.e2e.serving import Serve, serve, serving, wait_until_ready
+
+
+@pytest.fixture
+def start_server() -> Iterator[Serve]:
+    """Start `page-tracker serve` processes that are stopped when the test ends, however it ends."""
+    with serving() as start:
+        yield start
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -87,8 +88,32 @@ def wait_until_ready(url: str) -> None:
 def serve(args: list[str], env: Mapping[str, str]) -> ServeProcess:
     """Start `page-tracker serve` and return once it answers /healthz."""
     server = ServeProcess(args, env)
-    server.wait_until_healthy()
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.stop(signal.SIGKILL)
+        raise
     return server
+
+
+Serve = Callable[[list[str], Mapping[str, str]], ServeProcess]
+
+
+@contextmanager
+def serving() -> Iterator[Serve]:
+    """Yield `serve`, and stop every server it started on the way out, even after a failure."""
+    started: list[ServeProcess] = []
+
+    def start(args: list[str], env: Mapping[str, str]) -> ServeProcess:
+        server = serve(args, env)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()  # a no-op for one the test stopped itself
 
 
 def environment_without_redis_url() -> dict[str, str]:

@@ -12,7 +12,7 @@ import requests
 
 from page_tracker.embedded import RedisServer
 from page_tracker.store import keys
-from test.e2e.serving import serve
+from test.e2e.serving import Serve
 
 pytestmark = pytest.mark.slow
 TOKEN = "graceful-admin-token"  # noqa: S105
@@ -41,13 +41,13 @@ def send_until_stopped(url: str, answered: list[int], stop: threading.Event) -> 
 
 
 def test_sigterm_under_load_counts_every_answered_view_before_exit(
-    redis_server: RedisServer,
+    redis_server: RedisServer, start_server: Serve
 ) -> None:
     with redis.Redis.from_url(redis_server.url, decode_responses=True) as client:
         client.flushall()
-        server = serve([], {**os.environ, "REDIS_URL": redis_server.url,
-                            "PAGE_TRACKER_ADMIN_TOKEN": TOKEN,
-                            "PAGE_TRACKER_VIEW_RATE_LIMIT": ""})  # fmt: skip
+        server = start_server([], {**os.environ, "REDIS_URL": redis_server.url,
+                                   "PAGE_TRACKER_ADMIN_TOKEN": TOKEN,
+                                   "PAGE_TRACKER_VIEW_RATE_LIMIT": ""})  # fmt: skip
         site = {"name": "stopping", "domains": ["stopping.test"]}
         requests.post(f"{server.url}/api/sites", json=site, timeout=5,
                       headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()  # fmt: skip

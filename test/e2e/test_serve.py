@@ -7,7 +7,7 @@ import psutil
 import pytest
 import requests
 
-from test.e2e.serving import ServeProcess, environment_without_redis_url, serve
+from test.e2e.serving import Serve, ServeProcess, environment_without_redis_url
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +18,10 @@ def _local_only(outside_deployment: bool) -> None:
         pytest.skip("starts its own server; not for an outside deployment")
 
 
-def start(data_dir: Path) -> ServeProcess:
-    return serve(["--data-dir", str(data_dir), "--workers", "2"], environment_without_redis_url())
+def start(start_server: Serve, data_dir: Path) -> ServeProcess:
+    return start_server(
+        ["--data-dir", str(data_dir), "--workers", "2"], environment_without_redis_url()
+    )
 
 
 def views(server: ServeProcess) -> str:
@@ -32,22 +34,22 @@ def running(processes: list[psutil.Process]) -> list[psutil.Process]:
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_count_survives_a_restart_and_no_process_is_left(
-    tmp_path: Path, how: signal.Signals
+    tmp_path: Path, how: signal.Signals, start_server: Serve
 ) -> None:
-    first = start(tmp_path)
+    first = start(start_server, tmp_path)
     assert [views(first) for _ in range(3)][-1] == "This page has been seen 3 times."
     started = first.descendants()
     assert any("server" in p.name() for p in started), "no embedded redis-server was started"
     assert first.stop(how) == 0
     assert running(started) == []
 
-    second = start(tmp_path)
+    second = start(start_server, tmp_path)
     assert views(second) == "This page has been seen 4 times."
     assert second.stop(how) == 0
 
 
-def test_a_killed_serve_takes_its_redis_with_it(tmp_path: Path) -> None:
-    server = start(tmp_path)
+def test_a_killed_serve_takes_its_redis_with_it(tmp_path: Path, start_server: Serve) -> None:
+    server = start(start_server, tmp_path)
     (redis_server,) = [p for p in server.descendants() if "server" in p.name()]
     server.stop(signal.SIGKILL)
     redis_server.wait(timeout=10)

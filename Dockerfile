@@ -23,6 +23,7 @@ RUN python -m pip install --no-deps . \
     && python -m bandit --quiet --configfile pyproject.toml --recursive src \
     && python -m mypy src \
     && python -m pytest -p no:cacheprovider test/unit \
+    && python -m pytest -p no:cacheprovider -m fake test/integration \
     && python -m pip wheel --no-deps --wheel-dir dist .
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -70,8 +70,9 @@ lint: $(VENV)/.dev  ## Ruff (lint and format check), bandit, hadolint and action
 typecheck: $(VENV)/.dev  ## mypy, strict, on src/ and bench/
 	$(BIN)/mypy
 
-unit: $(VENV)/.dev  ## Unit tests alone.
+unit: $(VENV)/.dev  ## Unit tests, and the backend tests on fakeredis: no Redis server needed.
 	$(BIN)/python -m pytest test/unit
+	$(BIN)/python -m pytest -m fake test/integration
 
 integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a free port).
 	$(BIN)/python -m pytest test/integration

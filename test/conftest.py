@@ -1,11 +1,23 @@
-"""Fixtures shared by every layer: command-line options and a real redis-server."""
+"""Fixtures shared by every layer: command-line options, a real redis-server, and backends."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
+import fakeredis
 import pytest
 import redis
+from flask import Flask
 
+from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer, free_port
+from page_tracker.extensions import REDIS
+
+# The Redis a backend test's app talks to: `-m fake` or `-m real` picks one.
+BACKENDS = [
+    pytest.param("fake", marks=pytest.mark.fake),
+    pytest.param("real", marks=pytest.mark.real),
+]
+MakeApp = Callable[[Mapping[str, Any]], Flask]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,3 +42,43 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     with redis.Redis.from_url(redis_server.url, decode_responses=True) as client:
         client.flushall()
         yield client
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Name the Redis under test: fakeredis in memory, or the session's real redis-server."""
+    return str(request.param)
+
+
+@pytest.fixture
+def backend_redis(backend: str, request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
+    """Give a backend test an empty database on its backend."""
+    if backend == "real":
+        yield request.getfixturevalue("redis_client")
+        return
+    with fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True) as client:
+        yield client
+
+
+@pytest.fixture
+def make_app(
+    backend: str, backend_redis: redis.Redis, request: pytest.FixtureRequest
+) -> Iterator[MakeApp]:
+    """Return a factory of apps with `config` on the backend; their clients close at teardown."""
+    made: list[Flask] = []
+
+    def make(config: Mapping[str, Any]) -> Flask:
+        if backend == "real":
+            server: RedisServer = request.getfixturevalue("redis_server")
+            app = create_app({**config, "REDIS_URL": server.url})
+        else:
+            # The rate limiter counts in memory, and the app's client is swapped for the fake.
+            app = create_app({"RATE_LIMIT_STORAGE": "memory://", **config})
+            app.extensions[REDIS].close()
+            app.extensions[REDIS] = backend_redis
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions[REDIS].close()

@@ -4,7 +4,6 @@ import calendar
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from redis.crc import key_slot
 
-from page_tracker.app import create_app
-from page_tracker.embedded import RedisServer
-from page_tracker.extensions import CLOCK, REDIS
+from page_tracker.extensions import CLOCK
 from test.clock import Clock, day, last
+from test.conftest import MakeApp
 
 pytestmark = pytest.mark.dates
 
@@ -42,13 +40,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(redis_server: RedisServer, redis_client: redis.Redis, clock: Clock) -> Iterator[Flask]:
-    app = create_app(
-        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token"}
-    )
+def app(make_app: MakeApp, clock: Clock) -> Flask:
+    app = make_app({"RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token"})
     app.extensions[CLOCK] = clock
-    yield app
-    app.extensions[REDIS].close()
+    return app
 
 
 def add_site(client: FlaskClient, **settings: Any) -> dict[str, Any]:
@@ -99,10 +94,10 @@ def test_a_registered_site_counts_views_pages_referrers_and_agents(client: Flask
     ]  # fmt: skip
 
 
-def test_nothing_identifying_is_stored(client: FlaskClient, redis_client: redis.Redis) -> None:
+def test_nothing_identifying_is_stored(client: FlaskClient, backend_redis: redis.Redis) -> None:
     add_site(client)
     view(client, "https://example.com/a?email=someone@example.org", ip="203.0.113.77")
-    dump = json.dumps([redis_client.dump(name).hex() for name in redis_client.keys("pt:*")])
+    dump = json.dumps([backend_redis.dump(name).hex() for name in backend_redis.keys("pt:*")])
     for secret in ("203.0.113.77", "someone", "Chrome/131", CHROME):
         assert secret.encode().hex() not in dump
 
@@ -195,13 +190,13 @@ def test_days_follow_the_site_time_zone(client: FlaskClient, clock: Clock) -> No
 
 
 def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     add_site(client, retention_days=30)
     view(client, referrer="https://elsewhere.test/", agent=CHROME)
-    waiting = redis_client.keys("pt:{blog}:inbox*")
+    waiting = backend_redis.keys("pt:{blog}:inbox*")
     stats(client)  # a read counts what waits in the inbox first
-    written = redis_client.keys("pt:{blog}:a:*")
+    written = backend_redis.keys("pt:{blog}:a:*")
     assert {key_slot(name.encode()) for name in written + waiting} == {key_slot(b"blog")}
     (now,) = [name for name in written if ":a:now:" in name]
     written.remove(now)
@@ -211,7 +206,7 @@ def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
     # Lifetimes are given relative to the app's clock, so they hold whatever Redis's clock says.
     def lives_until(name: str, deadline: datetime) -> bool:
         planned = deadline.timestamp() - NOW.timestamp()
-        return planned - 5 <= redis_client.ttl(name) <= planned
+        return planned - 5 <= backend_redis.ttl(name) <= planned
 
     # A month's rankings live until its last day is older than the retention: they expire at
     # the midnight that starts the 31st day after that last day.

@@ -1,6 +1,5 @@
 """The counter API against a real Redis: every endpoint and every error code."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -9,10 +8,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from redis.crc import key_slot
 
-from page_tracker.app import create_app
-from page_tracker.embedded import RedisServer
-from page_tracker.extensions import CLOCK, REDIS
+from page_tracker.extensions import CLOCK
 from test.clock import Clock, day, last
+from test.conftest import MakeApp
 from test.integration.concurrency import get_concurrently
 
 pytestmark = pytest.mark.dates
@@ -27,13 +25,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(redis_server: RedisServer, redis_client: redis.Redis, clock: Clock) -> Iterator[Flask]:
-    app = create_app(
-        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"}
-    )
+def app(make_app: MakeApp, clock: Clock) -> Flask:
+    app = make_app({"RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"})
     app.extensions[CLOCK] = clock
-    yield app
-    app.extensions[REDIS].close()
+    return app
 
 
 def created(client: FlaskClient, path: str = "/create/site.one/home?value=5") -> str:
@@ -124,9 +119,11 @@ def test_post_create_makes_up_missing_names(client: FlaskClient) -> None:
     assert client.get(f"/get/default/{body['key']}").json == {"value": 0}
 
 
-def test_admin_key_is_stored_only_as_a_hash(client: FlaskClient, redis_client: redis.Redis) -> None:
+def test_admin_key_is_stored_only_as_a_hash(
+    client: FlaskClient, backend_redis: redis.Redis
+) -> None:
     admin_key = created(client)
-    stored = redis_client.hgetall("pt:{site.one}:c:home")
+    stored = backend_redis.hgetall("pt:{site.one}:c:home")
     assert admin_key not in stored.values()
     assert len(stored["admin"]) == 64
 
@@ -195,7 +192,7 @@ def test_admin_calls_on_a_missing_counter_are_404(client: FlaskClient) -> None:
 
 
 def test_reset_keeps_history_and_delete_removes_everything(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     admin_key = created(client)
     client.get("/hit/site.one/home")
@@ -205,7 +202,7 @@ def test_reset_keeps_history_and_delete_removes_everything(
     deleted = client.post("/delete/site.one/home", headers=bearer(admin_key))
     assert deleted.json == {"deleted": True, "old_value": 0}
     assert client.get("/get/site.one/home").status_code == 404
-    assert redis_client.keys("pt:{site.one}:[chu]:home*") == []
+    assert backend_redis.keys("pt:{site.one}:[chu]:home*") == []
 
 
 def test_info_describes_the_counter(client: FlaskClient) -> None:
@@ -223,41 +220,41 @@ def test_info_describes_the_counter(client: FlaskClient) -> None:
 
 
 def test_every_key_a_hit_writes_expires_and_shares_one_hash_slot(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     client.get("/hit/site.one/home")
-    written = redis_client.keys("pt:{site.one}:*")
+    written = backend_redis.keys("pt:{site.one}:*")
     assert len(written) == 5
-    assert all(redis_client.ttl(name) > 0 for name in written)
+    assert all(backend_redis.ttl(name) > 0 for name in written)
     assert {key_slot(name.encode()) for name in written} == {key_slot(b"site.one")}
 
 
 def test_lifetimes_are_renewed_by_the_first_hit_of_each_hour(
-    client: FlaskClient, redis_client: redis.Redis, clock: Clock
+    client: FlaskClient, backend_redis: redis.Redis, clock: Clock
 ) -> None:
     client.get("/hit/site.one/home")
     counter, totals = "pt:{site.one}:c:home", "pt:{site.one}:totals"
     for name in (counter, totals, "pt:{site.one}:u:home:all"):
-        redis_client.expire(name, 100)
+        backend_redis.expire(name, 100)
     clock.now += timedelta(minutes=10)
     client.get("/hit/site.one/home")  # the same hour: lifetimes stand
-    assert redis_client.ttl(counter) <= 100
+    assert backend_redis.ttl(counter) <= 100
     clock.now += timedelta(hours=1)
     client.get("/hit/site.one/home")  # a new hour: every lifetime is renewed
     for name in (counter, totals, "pt:{site.one}:u:home:all"):
-        assert redis_client.ttl(name) > 365 * 86400 - 5
+        assert backend_redis.ttl(name) > 365 * 86400 - 5
 
 
 def test_a_counter_deleted_and_hit_again_in_the_same_hour_expires(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     key = created(client)
     client.get("/hit/site.one/home")
     assert client.post("/delete/site.one/home", headers=bearer(key)).status_code == 200
     client.get("/hit/site.one/home")
-    written = redis_client.keys("pt:{site.one}:*")
+    written = backend_redis.keys("pt:{site.one}:*")
     assert len(written) == 5
-    assert all(redis_client.ttl(name) > 0 for name in written)
+    assert all(backend_redis.ttl(name) > 0 for name in written)
 
 
 def test_history_counts_hits_and_unique_visitors_per_day(client: FlaskClient, clock: Clock) -> None:
@@ -304,15 +301,15 @@ def test_stats_add_up_counters_namespaces_and_hits(client: FlaskClient) -> None:
 
 
 def test_stats_walk_the_keys_at_most_once_a_minute(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     client.get("/hit/site.one/a-page")
     assert client.get("/stats").json == {"counters": 1, "namespaces": 1, "hits": 1}
     client.get("/hit/site.two/b-page")
     # Anyone may ask, so a flood of asks costs one walk of the keyspace a minute.
     assert client.get("/stats").json == {"counters": 1, "namespaces": 1, "hits": 1}
-    assert 55 < redis_client.ttl("pt:stats") <= 60
-    redis_client.delete("pt:stats")  # what a minute does
+    assert 55 < backend_redis.ttl("pt:stats") <= 60
+    backend_redis.delete("pt:stats")  # what a minute does
     assert client.get("/stats").json == {"counters": 2, "namespaces": 2, "hits": 2}
 
 

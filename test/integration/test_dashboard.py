@@ -4,7 +4,6 @@ import html
 import re
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,10 +11,9 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from page_tracker.app import create_app
-from page_tracker.embedded import RedisServer
-from page_tracker.extensions import CLOCK, REDIS
+from page_tracker.extensions import CLOCK
 from test.clock import Clock, day
+from test.conftest import MakeApp
 from test.integration.test_analytics import ADMIN, CHROME, NOW, add_site, view
 
 pytestmark = pytest.mark.dates
@@ -24,12 +22,12 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "",
-                      "ADMIN_TOKEN": "s3rver-admin-token", "LIVE_STREAM_SECONDS": 2})  # fmt: skip
+def app(make_app: MakeApp) -> Flask:
+    app = make_app(
+        {"RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token", "LIVE_STREAM_SECONDS": 2}
+    )
     app.extensions[CLOCK] = Clock(NOW)
-    yield app
-    app.extensions[REDIS].close()
+    return app
 
 
 def csrf_token(client: FlaskClient, path: str = "/dashboard/login") -> str:
@@ -218,7 +216,7 @@ def test_counter_and_snippet_pages(client: FlaskClient) -> None:
 
 
 def test_a_share_link_never_replaces_a_session_without_asking(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     sign_in(client)
@@ -231,24 +229,24 @@ def test_a_share_link_never_replaces_a_session_without_asking(
 
 
 def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     sign_in(client)
     cookie = client.get_cookie("session")
     assert cookie is not None
-    (stored,) = redis_client.keys("pt:session:*")
-    assert 23 * 3600 < redis_client.ttl(stored) <= 24 * 3600  # the idle timeout
+    (stored,) = backend_redis.keys("pt:session:*")
+    assert 23 * 3600 < backend_redis.ttl(stored) <= 24 * 3600  # the idle timeout
     assert cookie.value not in stored  # Redis holds a hash of the id, not the id
     client.post("/dashboard/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
-    assert redis_client.keys("pt:session:*") == []
+    assert backend_redis.keys("pt:session:*") == []
     thief = client.application.test_client()
     thief.set_cookie("session", cookie.value)
     assert thief.get("/dashboard/sites/blog").status_code == 302
 
 
 def test_a_session_ends_when_idle_or_after_its_lifetime(
-    client: FlaskClient, app: Flask, redis_client: redis.Redis
+    client: FlaskClient, app: Flask, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     sign_in(client)
@@ -257,7 +255,7 @@ def test_a_session_ends_when_idle_or_after_its_lifetime(
     assert client.get("/dashboard/sites/blog").status_code == 302  # past its 7 days
     app.extensions[CLOCK].now -= timedelta(days=7, minutes=1)
     sign_in(client)
-    redis_client.delete(*redis_client.keys("pt:session:*"))  # what an idle day does
+    backend_redis.delete(*backend_redis.keys("pt:session:*"))  # what an idle day does
     assert client.get("/dashboard/sites/blog").status_code == 302
 
 

@@ -293,7 +293,7 @@ def signed_in_page(client: FlaskClient, path: str) -> str:
 
 
 def test_a_batch_sent_again_with_its_idempotency_key_counts_once(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     events = [{"site": "blog", "url": "/a"}, {"site": "blog", "url": "/b"}, "nonsense"]
@@ -304,15 +304,15 @@ def test_a_batch_sent_again_with_its_idempotency_key_counts_once(
     assert again.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
     assert stats(client)["totals"]["views"] == 2
-    (kept,) = redis_client.keys("pt:idempotency:*")
-    assert 86_400 - 5 < redis_client.ttl(kept) <= 86_400
+    (kept,) = backend_redis.keys("pt:idempotency:*")
+    assert 86_400 - 5 < backend_redis.ttl(kept) <= 86_400
     other = client.post("/api/events", json=events, headers={**ADMIN, "Idempotency-Key": "k-2"})
     assert other.status_code == 202
     assert stats(client)["totals"]["views"] == 4
 
 
 def test_an_idempotency_key_must_be_sound_and_is_not_shared_while_counting(
-    client: FlaskClient, redis_client: redis.Redis
+    client: FlaskClient, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     events = [{"site": "blog", "url": "/a"}]
@@ -321,7 +321,7 @@ def test_an_idempotency_key_must_be_sound_and_is_not_shared_while_counting(
     assert "Idempotency-Key" in bad.json["message"]
     ingest = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
     # Another request with this token and key is being counted right now.
-    idempotency.claim(redis_client, ingest["id"], "k-1")
+    idempotency.claim(backend_redis, ingest["id"], "k-1")
     busy = client.post("/api/events", json=events,
                        headers={"Authorization": f"Bearer {ingest['token']}",
                                 "Idempotency-Key": "k-1"})  # fmt: skip

@@ -23,12 +23,6 @@ def fake_redis(fake_server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
 
 
 @pytest.fixture
-def redis_client(fake_redis: fakeredis.FakeRedis) -> fakeredis.FakeRedis:
-    """Stand in for the real server's client: tests borrowed from test/integration use this."""
-    return fake_redis
-
-
-@pytest.fixture
 def app_config() -> dict[str, object]:
     """Return the settings of the app under test; a module may override this fixture."""
     # The rate limiter counts in memory: a unit test never reaches for a Redis server.

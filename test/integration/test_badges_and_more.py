@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from page_tracker.app import create_app
-from page_tracker.badge import text_width
 from page_tracker.cli import main
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
+from page_tracker.web.badge import text_width
 from page_tracker.web.docs import document
 
 pytestmark = pytest.mark.dates

@@ -8,7 +8,7 @@ from flask import current_app, request
 
 from page_tracker.extensions import Runtime
 from page_tracker.services import sites
-from page_tracker.web import names, ratelimit
+from page_tracker.web import params, ratelimit
 from page_tracker.web.answers import json_error, unauthorized
 
 
@@ -30,7 +30,7 @@ def check_failures() -> None:
     """Stop with a 429 if this address has sent too many tokens that did not work."""
     limit = ratelimit.failures()
     if limit is not None and limit.exhausted(request.remote_addr or ""):
-        names.abort_with(
+        params.abort_with(
             json_error(429, "too many tokens that did not work came from this address; wait")
         )
 
@@ -60,7 +60,7 @@ def grant(app: Runtime) -> sites.Grant | None:
     taken only for a site's read token (a figure embedded in a page); any other token must
     come in the Authorization header.
     """
-    if (token := names.bearer_token()) is not None:
+    if (token := params.bearer_token()) is not None:
         return token_grant(app, token)
     if query_token := request.args.get("token"):
         held = token_grant(app, query_token)
@@ -71,5 +71,5 @@ def grant(app: Runtime) -> sites.Grant | None:
 def refuse(held: sites.Grant | None, what: str) -> NoReturn:
     """Stop the request: 401 without a valid token, 403 with one that does not allow `what`."""
     if held is None:
-        names.abort_with(unauthorized(f"a valid API token is required to {what}"))
-    names.abort_with(json_error(403, f"this token does not allow you to {what}"))
+        params.abort_with(unauthorized(f"a valid API token is required to {what}"))
+    params.abort_with(json_error(403, f"this token does not allow you to {what}"))

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request
 
 from page_tracker.extensions import runtime
 from page_tracker.services import transfer
-from page_tracker.web import bodies, names
+from page_tracker.web import bodies, params
 from page_tracker.web.answers import json_error, json_response, unauthorized
 
 bp = Blueprint("admin", __name__)
@@ -19,7 +19,7 @@ def _authorized() -> Response | None:
     expected = current_app.config["ADMIN_TOKEN"]
     if not expected:
         return json_error(403, "server admin calls are off: set ADMIN_TOKEN")
-    given = names.bearer_token()
+    given = params.bearer_token()
     if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
         return unauthorized("the server admin token is required")
     return None
@@ -48,7 +48,7 @@ def import_counters() -> Response:
             records = [bodies.loads(line) for line in text.splitlines() if line.strip()]
             summary = transfer.import_records(app.redis, records, replace=replace)
     except transfer.MalformedImportError as error:
-        names.bad_request(f"line {error.line}: {error}")
+        params.bad_request(f"line {error.line}: {error}")
     except (bodies.BodyError, csv.Error) as error:
-        names.bad_request(f"malformed import: {error}")
+        params.bad_request(f"malformed import: {error}")
     return json_response(summary)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import counters
-from page_tracker.web import access, names
+from page_tracker.web import access, params
 from page_tracker.web.answers import json_error, json_response, unauthorized
 
 bp = Blueprint("counters", __name__)
@@ -28,7 +28,7 @@ def route(rule: str, **options: Any) -> Callable[[View], View]:
     def register(view: View) -> View:
         bp.add_url_rule(f"{rule}/<namespace>/<key>", view_func=view, **options)
         bp.add_url_rule(
-            f"{rule}/<key>", view_func=view, defaults={"namespace": names.DEFAULT_NAMESPACE},
+            f"{rule}/<key>", view_func=view, defaults={"namespace": params.DEFAULT_NAMESPACE},
             **options,
         )  # fmt: skip
         return view
@@ -38,19 +38,19 @@ def route(rule: str, **options: Any) -> Callable[[View], View]:
 
 def checked(namespace: str, key: str) -> tuple[Runtime, str, str]:
     """Return the app's runtime and the validated names."""
-    return runtime(), names.name(namespace, "namespace"), names.name(key, "key")
+    return runtime(), params.name(namespace, "namespace"), params.name(key, "key")
 
 
 def admin_key() -> str | None:
     """Return the admin key sent as `Authorization: Bearer ...` or `?token=`."""
-    return names.bearer_token() or request.args.get("token")
+    return params.bearer_token() or request.args.get("token")
 
 
 @bp.before_request
 def check_callback() -> None:
     """Refuse a JSONP callback that is not a plain identifier before doing anything."""
     if request.query_string and "callback" in request.args:
-        names.callback(request.args["callback"])
+        params.callback(request.args["callback"])
 
 
 @bp.after_request
@@ -61,7 +61,7 @@ def shape(response: Response) -> Response:
     if not request.query_string:  # the common case: no callback to look for
         return response
     callback = request.args.get("callback")
-    if callback and response.is_json and names.CALLBACK.fullmatch(callback):
+    if callback and response.is_json and params.CALLBACK.fullmatch(callback):
         response.set_data(f"/**/{callback}({response.get_data(as_text=True).strip()});")
         response.mimetype = "application/javascript"
     return response
@@ -85,7 +85,7 @@ def count_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) 
 
     The visitor id is today's keyed hash of IP and User-Agent; the IP is never stored.
     """
-    namespace, key = names.name(namespace, "namespace"), names.name(key, "key")
+    namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     visitor = counters.visitor_id(app.redis, app.now, ip, user_agent, app.secrets)
     return counters.hit(app.redis, app.policy, namespace, key, app.now, visitor)
 
@@ -114,7 +114,7 @@ def get(namespace: str, key: str) -> Response:
 
 def _create(namespace: str, key: str, raw_value: str | None) -> tuple[Response, int]:
     app, namespace, key = checked(namespace, key)
-    value = names.integer(raw_value, "value", required=False)
+    value = params.integer(raw_value, "value", required=False)
     key_for_admin = counters.create(app.redis, app.policy, namespace, key, value, app.now)
     body = json_response(
         {"namespace": namespace, "key": key, "value": value, "admin_key": key_for_admin}
@@ -130,11 +130,11 @@ def create() -> tuple[Response, int]:
     if request.is_json:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            names.bad_request("the JSON body must be an object")
+            params.bad_request("the JSON body must be an object")
         sent.update(body)
     value = sent.get("value")
     return _create(
-        str(sent.get("namespace") or names.DEFAULT_NAMESPACE),
+        str(sent.get("namespace") or params.DEFAULT_NAMESPACE),
         str(sent.get("key") or secrets.token_hex(8)),
         None if value is None else str(value),
     )
@@ -172,7 +172,7 @@ def _change(namespace: str, key: str, operation: str, operand: int) -> tuple[int
 @route("/set", methods=["POST"])
 def set_value(namespace: str, key: str) -> Response:
     """Set a counter's value (admin)."""
-    value = names.integer(request.args.get("value"), "value")
+    value = params.integer(request.args.get("value"), "value")
     old, new = _change(namespace, key, "set", value)
     return json_response({"old_value": old, "value": new})
 
@@ -180,7 +180,7 @@ def set_value(namespace: str, key: str) -> Response:
 @route("/update", methods=["POST"])
 def update(namespace: str, key: str) -> Response:
     """Add a non-zero amount, which may be negative (admin)."""
-    amount = names.integer(request.args.get("amount"), "amount", nonzero=True)
+    amount = params.integer(request.args.get("amount"), "amount", nonzero=True)
     _, new = _change(namespace, key, "add", amount)
     return json_response({"value": new})
 
@@ -203,15 +203,15 @@ def delete(namespace: str, key: str) -> Response:
 def history(namespace: str, key: str) -> Response:
     """Return hits and unique visitors per day, in `?tz=` (UTC by default)."""
     app, namespace, key = checked(namespace, key)
-    days = names.integer(request.args.get("days", str(DEFAULT_HISTORY_DAYS)), "days")
+    days = params.integer(request.args.get("days", str(DEFAULT_HISTORY_DAYS)), "days")
     limit = min(current_app.config["HISTORY_DAYS"], MAX_HISTORY_DAYS)
     if not 1 <= days <= limit:
-        names.bad_request(f"days must be from 1 to {limit}")
+        params.bad_request(f"days must be from 1 to {limit}")
     tz_name = request.args.get("tz", "UTC")
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        names.bad_request(f"tz must be an IANA time zone such as Europe/Paris, got {tz_name!r}")
+        params.bad_request(f"tz must be an IANA time zone such as Europe/Paris, got {tz_name!r}")
     entries = counters.history(app.redis, app.policy, namespace, key, days, tz, app.now)
     return json_response({"namespace": namespace, "key": key, "tz": tz_name, "days": entries})
 

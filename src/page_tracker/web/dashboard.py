@@ -24,11 +24,10 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker import charts
 from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import analytics, counters, inbox, sessions, sites
 from page_tracker.store.connection import FULL, UNAVAILABLE
-from page_tracker.web import access, names
+from page_tracker.web import access, charts, params
 from page_tracker.web.answers import csv_answer
 from page_tracker.web.errors import unavailable_headers
 
@@ -163,7 +162,7 @@ def _site_for(app: Runtime, name: str) -> tuple[sites.Grant, sites.Site]:
     if not grant.can_read(name):
         _refuse(403, f"You may not see {name}.")
     try:
-        return grant, sites.load(app.redis, names.name(name, "site"))
+        return grant, sites.load(app.redis, params.name(name, "site"))
     except sites.UnknownSiteError:
         _refuse(404, f"There is no site {name}.")
 
@@ -240,12 +239,12 @@ def chosen_range(site: sites.Site, today: date) -> tuple[str, date, date]:
             first = date.fromisoformat(request.args.get("from", ""))
             last = date.fromisoformat(request.args.get("to", "") or today.isoformat())
         except ValueError:
-            names.bad_request("from and to must be dates such as 2026-11-24")
+            params.bad_request("from and to must be dates such as 2026-11-24")
         if first > last or (last - first).days >= analytics.MAX_RANGE_DAYS:
-            names.bad_request("from must come before to, within 10 years")
+            params.bad_request("from must come before to, within 10 years")
         return "custom", first, last
     if wanted not in RANGES:
-        names.bad_request(f"range must be one of {', '.join(RANGES)} or custom")
+        params.bad_request(f"range must be one of {', '.join(RANGES)} or custom")
     return wanted, today - timedelta(days=RANGES[wanted][1] - 1), today
 
 
@@ -400,7 +399,7 @@ def counter(namespace: str, key: str) -> str:
     grant = _signed_in(app)
     if grant.scope != "admin":
         _refuse(403, "Counters need an admin token.")
-    namespace, key = names.name(namespace, "namespace"), names.name(key, "key")
+    namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     try:
         info = counters.info(app.redis, namespace, key)
         days = counters.history(app.redis, app.policy, namespace, key, 30, analytics.UTC_ZONE,

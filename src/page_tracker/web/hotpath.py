@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from page_tracker.extensions import runtime
 from page_tracker.services.counters import CounterError
 from page_tracker.store.connection import FULL, UNAVAILABLE
-from page_tracker.web import badges, counters, names, ratelimit, tracking
+from page_tracker.web import badges, counters, params, ratelimit, tracking
 from page_tracker.web.errors import failure, http_error, unavailable
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -30,7 +30,7 @@ def _names(segments: list[str]) -> tuple[str, str] | None:
     if len(segments) == 2:
         return segments[0], segments[1]
     if len(segments) == 1:
-        return names.DEFAULT_NAMESPACE, segments[0]
+        return params.DEFAULT_NAMESPACE, segments[0]
     return None
 
 

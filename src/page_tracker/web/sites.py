@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import analytics, inbox, sites
-from page_tracker.web import access, names
+from page_tracker.web import access, params
 from page_tracker.web.answers import csv_answer, json_error, json_response
 
 bp = Blueprint("sites", __name__)
@@ -36,7 +36,7 @@ def _admin(app: Runtime, what: str) -> None:
 
 def _readable(app: Runtime, name: str) -> sites.Site:
     held = access.grant(app)
-    if held is None or not held.can_read(names.name(name, "site")):
+    if held is None or not held.can_read(params.name(name, "site")):
         access.refuse(held, f"read site {name}")
     return sites.load(app.redis, name)
 
@@ -48,10 +48,10 @@ def add_site() -> tuple[Response, int]:
     _admin(app, "register sites")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        names.bad_request("send the site as a JSON object: {name, domains, tz, retention_days}")
+        params.bad_request("send the site as a JSON object: {name, domains, tz, retention_days}")
     unknown = set(body) - {"name", "domains", "tz", "retention_days", "honor_dnt"}
     if unknown:
-        names.bad_request(f"unknown fields: {', '.join(sorted(unknown))}")
+        params.bad_request(f"unknown fields: {', '.join(sorted(unknown))}")
     site = sites.make_site(
         body.get("name"), body.get("domains"), body.get("tz", "UTC"),
         body.get("retention_days", 365), body.get("honor_dnt", True),
@@ -83,9 +83,9 @@ def add_token(name: str) -> tuple[Response, int]:
     body = request.get_json(silent=True) or {}
     scope = body.get("scope", "read") if isinstance(body, dict) else None
     if scope not in ("read", "ingest"):
-        names.bad_request("scope must be read or ingest")
+        params.bad_request("scope must be read or ingest")
     token_id, token = sites.mint_token(
-        app.redis, scope, names.name(name, "site"), int(app.now.timestamp())
+        app.redis, scope, params.name(name, "site"), int(app.now.timestamp())
     )
     return json_response({"id": token_id, "token": token, "scope": scope, "site": name}), 201
 
@@ -107,7 +107,7 @@ def _date(name: str, default: date) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        names.bad_request(f"{name} must be a date such as 2026-11-24, got {raw!r}")
+        params.bad_request(f"{name} must be a date such as 2026-11-24, got {raw!r}")
 
 
 def _figures(name: str) -> dict[str, Any]:
@@ -115,7 +115,7 @@ def _figures(name: str) -> dict[str, Any]:
     site = _readable(app, name)
     tz = request.args.get("tz")
     if tz and tz != site.tz:
-        names.bad_request(
+        params.bad_request(
             f"site {name} counts days in {site.tz}, fixed when views arrive; "
             f"omit tz or pass {site.tz}"
         )
@@ -123,9 +123,9 @@ def _figures(name: str) -> dict[str, Any]:
     last = _date("to", today)
     first = _date("from", last - timedelta(days=DEFAULT_RANGE_DAYS - 1))
     if first > last:
-        names.bad_request("from must not be after to")
+        params.bad_request("from must not be after to")
     if (last - first).days >= analytics.MAX_RANGE_DAYS:
-        names.bad_request(f"a range spans at most {analytics.MAX_RANGE_DAYS} days")
+        params.bad_request(f"a range spans at most {analytics.MAX_RANGE_DAYS} days")
     inbox.settle(app.redis, site, app.now)
     return analytics.stats(app.redis, site, first, last, today)
 

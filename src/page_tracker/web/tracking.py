@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import analytics, idempotency, inbox, sites
-from page_tracker.web import access, bodies, names
+from page_tracker.web import access, bodies, params
 from page_tracker.web.answers import json_error, json_response
 
 bp = Blueprint("tracking", __name__)
@@ -70,7 +70,7 @@ def _json_body(sent: Request, limit: int) -> Any:
     try:
         return bodies.loads(_body(sent, limit))
     except bodies.BodyError as error:
-        names.bad_request(str(error))
+        params.bad_request(str(error))
 
 
 def _is_dnt(sent: Request, site: sites.Site, view: analytics.PageView) -> bool:
@@ -157,7 +157,7 @@ def batch() -> Response:
     body = _json_body(request, MAX_BATCH_BYTES)
     events = body.get("events") if isinstance(body, dict) else body
     if not isinstance(events, list):
-        names.bad_request('send a JSON array of events, or {"events": [...]}')
+        params.bad_request('send a JSON array of events, or {"events": [...]}')
     if len(events) > MAX_BATCH:
         return json_error(413, f"send at most {MAX_BATCH} events in one batch")
     key = request.headers.get("Idempotency-Key")
@@ -168,7 +168,7 @@ def batch() -> Response:
     except idempotency.InProgressError as error:
         return json_error(409, str(error))
     except idempotency.IdempotencyError as error:
-        names.bad_request(str(error))
+        params.bad_request(str(error))
     if answer is not None:
         replayed = Response(answer, 202, mimetype="application/json")
         replayed.headers["Idempotent-Replayed"] = "true"

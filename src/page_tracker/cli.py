@@ -31,18 +31,29 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="PAGE_TRACKER_HOST")
 @click.option("--port", default=8000, show_default=True, envvar="PAGE_TRACKER_PORT")
 @click.option(
-    "--workers", default=2, show_default=True, envvar="PAGE_TRACKER_WORKERS",
-    type=click.IntRange(min=1), help="Worker processes.",
-)  # fmt: skip
+    "--workers",
+    default=2,
+    show_default=True,
+    envvar="PAGE_TRACKER_WORKERS",
+    type=click.IntRange(min=1),
+    help="Worker processes.",
+)
 @click.option(
-    "--threads", default=2, show_default=True, envvar="PAGE_TRACKER_THREADS",
-    type=click.IntRange(min=1), help="Request threads in each worker.",
-)  # fmt: skip
+    "--threads",
+    default=2,
+    show_default=True,
+    envvar="PAGE_TRACKER_THREADS",
+    type=click.IntRange(min=1),
+    help="Request threads in each worker.",
+)
 @click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DATA_DIR, show_default=True, envvar="PAGE_TRACKER_DATA_DIR",
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    envvar="PAGE_TRACKER_DATA_DIR",
     help="Where the embedded Redis keeps its data (used only when REDIS_URL is unset).",
-)  # fmt: skip
+)
 def serve(host: str, port: int, workers: int, threads: int, data_dir: Path) -> None:
     """Serve page-tracker; start an embedded Redis when REDIS_URL is not set."""
     with ExitStack() as stack:
@@ -132,7 +143,7 @@ def site() -> None:
 )
 def site_add(
     name: str, domains: tuple[str, ...], tz: str, retention_days: int, *, honor_dnt: bool
-) -> None:  # fmt: skip
+) -> None:
     """Register site NAME; its script tag is printed."""
     redis, _ = _redis()
     with redis:

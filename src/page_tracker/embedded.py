@@ -85,19 +85,31 @@ class RedisServer:
         listen = (
             ["--port", str(self.port), "--bind", "127.0.0.1"]
             if self._socket_dir is None
-            else ["--port", "0", "--unixsocket", str(self._socket_dir / "redis.sock"),
-                  "--unixsocketperm", "700"]
-        )  # fmt: skip
+            else [
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self._socket_dir / "redis.sock"),
+                "--unixsocketperm",
+                "700",
+            ]
+        )
         return [
             str(find_binary()),
             *listen,
-            "--dir", str(self.data_dir),
-            "--logfile", str(self.log_file),
-            "--appendonly", "yes" if self.persist else "no",
-            "--save", "",
-            "--daemonize", "no",
-            "--protected-mode", "yes",
-        ]  # fmt: skip
+            "--dir",
+            str(self.data_dir),
+            "--logfile",
+            str(self.log_file),
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
+        ]
 
     def start(self) -> Self:
         """Start the server and return once it answers PING."""

@@ -46,6 +46,10 @@ def runtime(extensions: dict[str, Any] | None = None) -> Runtime:
     if extensions is None:
         extensions = current_app.extensions
     return Runtime(
-        extensions[REDIS], extensions[CLOCK](), extensions[POLICY], extensions[SECRETS],
-        extensions[SITES], extensions[INBOX],
-    )  # fmt: skip
+        extensions[REDIS],
+        extensions[CLOCK](),
+        extensions[POLICY],
+        extensions[SECRETS],
+        extensions[SITES],
+        extensions[INBOX],
+    )

@@ -110,10 +110,13 @@ def parse_event(event: Any, *, server_side: bool = False) -> PageView:
     referrer = _text(event, "referrer", MAX_URL)
     source = parse_qs(parts.query).get("utm_source", [None])[0] if parts.query else None
     view = PageView(
-        site=site, host=host, page=(parts.path or "/")[:MAX_PAGE],
+        site=site,
+        host=host,
+        page=(parts.path or "/")[:MAX_PAGE],
         referrer=referrer_host(referrer) if referrer else None,
-        source=source.strip().lower()[:MAX_SOURCE] or None if source else None, dnt=dnt,
-    )  # fmt: skip
+        source=source.strip().lower()[:MAX_SOURCE] or None if source else None,
+        dnt=dnt,
+    )
     if not server_side:
         return view
     return _server_side(view, event)
@@ -156,9 +159,16 @@ def _server_side(view: PageView, event: Mapping[str, Any]) -> PageView:
     ):
         raise EventError(400, "timestamp must be a number: seconds since 1970 (UTC)")
     return PageView(
-        view.site, view.host, view.page, view.referrer, view.source, view.dnt,
-        ip, _text(event, "user_agent", MAX_USER_AGENT), timestamp,
-    )  # fmt: skip
+        view.site,
+        view.host,
+        view.page,
+        view.referrer,
+        view.source,
+        view.dnt,
+        ip,
+        _text(event, "user_agent", MAX_USER_AGENT),
+        timestamp,
+    )
 
 
 @dataclass(frozen=True)
@@ -237,9 +247,14 @@ UNKNOWN_AGENT = Agent(bot=False, browser="Unknown", os="Unknown", device="unknow
 
 
 def visit(
-    redis: Redis, known: dict[date, bytes], site: Site, view: PageView, when: datetime,
-    ip: str | None, user_agent: str | None,
-) -> Visit:  # fmt: skip
+    redis: Redis,
+    known: dict[date, bytes],
+    site: Site,
+    view: PageView,
+    when: datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> Visit:
     """Return the view classified, with its visitor's id for the site's day (None if unknown)."""
     agent = classify(user_agent) if user_agent is not None else UNKNOWN_AGENT
     if agent.bot or (ip is None and user_agent is None):
@@ -293,12 +308,16 @@ class _DayKeys:
         """Return the keys of `site` on `day`."""
         name, month = site.name, f"{day:%Y-%m}"
         return cls(
-            expires_at(site, day), keys.day_counts(name, day), keys.day_visitors(name, day),
+            expires_at(site, day),
+            keys.day_counts(name, day),
+            keys.day_visitors(name, day),
             tuple(keys.hour_visitors(name, day, hour) for hour in range(24)),
             expires_at(site, _month_end(day)),
-            {kind: (keys.ranking(name, day.isoformat(), kind), keys.ranking(name, month, kind))
-             for kind in ("pages", "referrers", "sources")},
-        )  # fmt: skip
+            {
+                kind: (keys.ranking(name, day.isoformat(), kind), keys.ranking(name, month, kind))
+                for kind in ("pages", "referrers", "sources")
+            },
+        )
 
 
 def _ranked_members(site: Site, visit: Visit) -> list[tuple[str, str]]:
@@ -320,11 +339,15 @@ def admitted_plan(redis: Redis, site: Site, visits: Sequence[Visit]) -> store.Pl
     trip of ZCARDs: names are looked up only where a day could overflow.
     """
     writes = plan(site, visits)
-    ranked = [(name, list(writes.counts[name][2]))
-              for name in writes.day_rankings if name in writes.counts]  # fmt: skip
+    ranked = [
+        (name, list(writes.counts[name][2]))
+        for name in writes.day_rankings
+        if name in writes.counts
+    ]
     room = [MAX_DISTINCT_PER_DAY - size for size in store.sizes(redis, [n for n, _ in ranked])]
-    crowded = [(check, left) for check, left in zip(ranked, room, strict=True)
-               if len(check[1]) > left]  # fmt: skip
+    crowded = [
+        (check, left) for check, left in zip(ranked, room, strict=True) if len(check[1]) > left
+    ]
     if not crowded:
         return writes
     refused: dict[tuple[date, str], set[str]] = {}
@@ -373,8 +396,13 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
             continue
         agent, view = visit.agent, visit.view
         views += 1
-        for field in ("views", f"h{local.hour:02d}", "b:" + agent.browser, "o:" + agent.os,
-                      "d:" + agent.device):  # fmt: skip
+        for field in (
+            "views",
+            f"h{local.hour:02d}",
+            "b:" + agent.browser,
+            "o:" + agent.os,
+            "d:" + agent.device,
+        ):
             writes.count("h", on.counts, field, expire)
         for kind, member in _ranked_members(site, visit):
             of_day, of_month = on.rankings[kind]
@@ -387,8 +415,9 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
             # Visitors right now: one sketch a minute, kept for NOW_MINUTES (a late view's
             # sketch expires at once).
             minute = int(visit.when.timestamp()) // 60
-            writes.add(keys.minute_visitors(name, minute), visit.visitor,
-                       (minute + NOW_MINUTES) * 60)  # fmt: skip
+            writes.add(
+                keys.minute_visitors(name, minute), visit.visitor, (minute + NOW_MINUTES) * 60
+            )
     if views:
         writes.channel, writes.message = keys.live_channel(name), str(views)
     return writes
@@ -451,10 +480,18 @@ def stats(
             if (group := GROUPS.get(field[:2])) is not None:
                 groups[group][field[2:]] += value
     hourly = len(dates) <= HOURLY_UP_TO_DAYS
-    series = _hours(redis, site, stored) if hourly else [
-        {"time": day.day.isoformat(), "views": day.counts.get("views", 0),
-         "visitors": day.visitors} for day in stored
-    ]  # fmt: skip
+    series = (
+        _hours(redis, site, stored)
+        if hourly
+        else [
+            {
+                "time": day.day.isoformat(),
+                "views": day.counts.get("views", 0),
+                "visitors": day.visitors,
+            }
+            for day in stored
+        ]
+    )
 
     def top(kind: str) -> list[tuple[str, int]]:
         return store.top(redis, name, ranking_keys(site, kind, first, last, today), limit)
@@ -463,18 +500,27 @@ def stats(
     page_visitors = store.page_visitors(redis, name, [page for page, _ in pages], dates)
 
     return {
-        "site": name, "tz": site.tz, "from": first.isoformat(), "to": last.isoformat(),
+        "site": name,
+        "tz": site.tz,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
         "interval": "hour" if hourly else "day",
         "totals": _totals(redis, name, stored),
         "series": series,
-        "pages": [{"page": page, "views": views, "visitors": count}
-                  for (page, views), count in zip(pages, page_visitors, strict=True)],
+        "pages": [
+            {"page": page, "views": views, "visitors": count}
+            for (page, views), count in zip(pages, page_visitors, strict=True)
+        ],
         "referrers": [{"referrer": host, "views": views} for host, views in top("referrers")],
         "sources": [{"source": source, "views": views} for source, views in top("sources")],
-        **{group: [{group_label(group): member, "views": views}
-                   for member, views in _ranked(totals, limit)]
-           for group, totals in groups.items()},
-    }  # fmt: skip
+        **{
+            group: [
+                {group_label(group): member, "views": views}
+                for member, views in _ranked(totals, limit)
+            ]
+            for group, totals in groups.items()
+        },
+    }
 
 
 def _totals(redis: Redis, name: str, stored: Sequence[store.Day]) -> dict[str, int]:
@@ -501,11 +547,13 @@ def _hours(redis: Redis, site: Site, stored: Sequence[store.Day]) -> list[dict[s
     series = []
     for index, day in enumerate(stored):
         for hour in range(24):
-            series.append({
-                "time": f"{day.day.isoformat()}T{hour:02d}:00",
-                "views": day.counts.get(f"h{hour:02d}", 0),
-                "visitors": visitors[index * 24 + hour],
-            })  # fmt: skip
+            series.append(
+                {
+                    "time": f"{day.day.isoformat()}T{hour:02d}:00",
+                    "views": day.counts.get(f"h{hour:02d}", 0),
+                    "visitors": visitors[index * 24 + hour],
+                }
+            )
     return series
 
 
@@ -526,13 +574,19 @@ def rows(figures: Mapping[str, Any]) -> list[list[str | int]]:
     totals = figures["totals"]
     table.append(["total", "", totals["views"], totals["visitors"]])
     table.append(["bots", "", totals["bots"], ""])
-    table += [[figures["interval"], point["time"], point["views"], point["visitors"]]
-              for point in figures["series"]]  # fmt: skip
-    table += [["page", entry["page"], entry["views"], entry["visitors"]]
-              for entry in figures["pages"]]  # fmt: skip
+    table += [
+        [figures["interval"], point["time"], point["views"], point["visitors"]]
+        for point in figures["series"]
+    ]
+    table += [
+        ["page", entry["page"], entry["views"], entry["visitors"]] for entry in figures["pages"]
+    ]
     for section, label in (
-        ("referrers", "referrer"), ("sources", "source"), ("browsers", "browser"), ("os", "os"),
+        ("referrers", "referrer"),
+        ("sources", "source"),
+        ("browsers", "browser"),
+        ("os", "os"),
         ("devices", "device"),
-    ):  # fmt: skip
+    ):
         table += [[label, entry[label], entry["views"], ""] for entry in figures[section]]
     return [[safe_cell(cell) for cell in row] for row in table]

@@ -156,9 +156,17 @@ def _authorize(record: store.CounterRecord, admin_key: str | None) -> None:
 
 
 def change(
-    redis: Redis, policy: Policy, namespace: str, key: str, admin_key: str | None,
-    operation: str, operand: int, now: datetime, *, owner: bool = False,
-) -> tuple[int, int]:  # fmt: skip
+    redis: Redis,
+    policy: Policy,
+    namespace: str,
+    key: str,
+    admin_key: str | None,
+    operation: str,
+    operand: int,
+    now: datetime,
+    *,
+    owner: bool = False,
+) -> tuple[int, int]:
     """Set, add to, reset or delete a counter; return (old, new) values.
 
     It takes the counter's admin key, unless the caller is its `owner` (the server admin).
@@ -172,9 +180,16 @@ def change(
     retention_s, _ = policy.lifetimes
     try:
         return store.change(
-            redis, namespace, key, record.admin_hash, operation, operand, now, retention_s,
+            redis,
+            namespace,
+            key,
+            record.admin_hash,
+            operation,
+            operand,
+            now,
+            retention_s,
             owned if operation == "delete" else (),
-        )  # fmt: skip
+        )
     except store.CounterChangedError as error:
         raise NotFoundError(f"counter {namespace}/{key} changed; try again") from error
 

@@ -43,10 +43,21 @@ def encode(visit: Visit) -> str:
     """Return `visit` as an inbox record."""
     view, agent = visit.view, visit.agent
     return json.dumps(
-        [VERSION, visit.when.timestamp(), view.page, view.host, view.referrer, view.source,
-         agent.bot, agent.browser, agent.os, agent.device, visit.visitor],
+        [
+            VERSION,
+            visit.when.timestamp(),
+            view.page,
+            view.host,
+            view.referrer,
+            view.source,
+            agent.bot,
+            agent.browser,
+            agent.os,
+            agent.device,
+            visit.visitor,
+        ],
         separators=(",", ":"),
-    )  # fmt: skip
+    )
 
 
 def _text(value: object, *, optional: bool = True) -> bool:
@@ -76,10 +87,13 @@ def decode(site: str, record: str) -> Visit:
     # Whatever was checked when the view came in, what is counted must be countable: one
     # record that cannot be stored would otherwise stop its site's inbox for good.
     if not (
-        isinstance(when, int | float) and math.isfinite(when) and isinstance(bot, bool)
-        and _text(page, optional=False) and all(map(_text, (host, referrer, source, visitor)))
+        isinstance(when, int | float)
+        and math.isfinite(when)
+        and isinstance(bot, bool)
+        and _text(page, optional=False)
+        and all(map(_text, (host, referrer, source, visitor)))
         and all(_text(text, optional=False) for text in (browser, system, device))
-    ):  # fmt: skip
+    ):
         raise ValueError(f"inbox record with fields of the wrong kind: {record[:100]!r}")
     return Visit(
         PageView(site, host, page, referrer, source),
@@ -145,9 +159,12 @@ class Drainer:
     """
 
     def __init__(
-        self, redis: Callable[[], Redis], clock: Callable[[], datetime],
-        site: Callable[[Redis, str], Site], every_site: Callable[[Redis], Sequence[str]],
-    ) -> None:  # fmt: skip
+        self,
+        redis: Callable[[], Redis],
+        clock: Callable[[], datetime],
+        site: Callable[[Redis, str], Site],
+        every_site: Callable[[Redis], Sequence[str]],
+    ) -> None:
         self._redis, self._clock, self._site, self._every_site = redis, clock, site, every_site
         self._filled: set[str] = set()
         self._lock = threading.Lock()

@@ -62,10 +62,13 @@ class Site:
     def public(self) -> dict[str, object]:
         """Return the settings as shown to API clients."""
         return {
-            "name": self.name, "domains": list(self.domains), "tz": self.tz,
-            "retention_days": self.retention_days, "honor_dnt": self.honor_dnt,
+            "name": self.name,
+            "domains": list(self.domains),
+            "tz": self.tz,
+            "retention_days": self.retention_days,
+            "honor_dnt": self.honor_dnt,
             "created": datetime.fromtimestamp(self.created).astimezone(self.zone).isoformat(),
-        }  # fmt: skip
+        }
 
 
 def domain(value: str) -> str:
@@ -81,9 +84,12 @@ def domain(value: str) -> str:
         pass
     labels = host.split(".")
     if (
-        not host or len(host) > 253 or (len(labels) < 2 and host != "localhost")
-        or not all(DOMAIN_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit()
-    ):  # fmt: skip
+        not host
+        or len(host) > 253
+        or (len(labels) < 2 and host != "localhost")
+        or not all(DOMAIN_LABEL.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
         raise SiteError(f"domain must be a host name such as example.com, got {value!r}")
     return host
 
@@ -99,9 +105,13 @@ def _zones() -> frozenset[str]:
 
 
 def make_site(
-    name: Any, domains: Any, tz: Any = "UTC", retention_days: Any = 365, honor_dnt: Any = True,
+    name: Any,
+    domains: Any,
+    tz: Any = "UTC",
+    retention_days: Any = 365,
+    honor_dnt: Any = True,
     created: int = 0,
-) -> Site:  # fmt: skip
+) -> Site:
     """Return a validated site, or raise SiteError saying what is wrong."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise SiteError("name must be 3 to 64 characters of A-Z, a-z, 0-9, '_', '.' or '-'")
@@ -124,10 +134,12 @@ def make_site(
 def add(redis: Redis, site: Site) -> None:
     """Register `site`; raise SiteError if the name is taken."""
     settings = {
-        "domains": json.dumps(list(site.domains)), "tz": site.tz,
-        "retention_days": str(site.retention_days), "honor_dnt": "1" if site.honor_dnt else "0",
+        "domains": json.dumps(list(site.domains)),
+        "tz": site.tz,
+        "retention_days": str(site.retention_days),
+        "honor_dnt": "1" if site.honor_dnt else "0",
         "created": str(site.created),
-    }  # fmt: skip
+    }
     if not store.add_site(redis, site.name, settings):
         raise SiteExistsError(f"site {site.name} already exists")
 
@@ -138,9 +150,13 @@ def load(redis: Redis, name: str) -> Site:
     if "domains" not in settings:
         raise UnknownSiteError(f"no site {name}")
     return Site(
-        name, tuple(json.loads(settings["domains"])), settings["tz"],
-        int(settings["retention_days"]), settings["honor_dnt"] == "1", int(settings["created"]),
-    )  # fmt: skip
+        name,
+        tuple(json.loads(settings["domains"])),
+        settings["tz"],
+        int(settings["retention_days"]),
+        settings["honor_dnt"] == "1",
+        int(settings["created"]),
+    )
 
 
 def names(redis: Redis) -> list[str]:
@@ -235,6 +251,12 @@ def tokens(redis: Redis) -> list[dict[str, str]]:
     for token_id in store.token_ids(redis):
         fields = store.token_fields(redis, token_id)
         if fields:
-            found.append({"id": token_id, "scope": fields["scope"], "site": fields["site"],
-                          "created": fields["created"]})  # fmt: skip
+            found.append(
+                {
+                    "id": token_id,
+                    "scope": fields["scope"],
+                    "site": fields["site"],
+                    "created": fields["created"],
+                }
+            )
     return sorted(found, key=lambda token: token["created"])

@@ -46,9 +46,14 @@ def hit(
 
 
 def create(
-    redis: Redis, namespace: str, key: str, value: int, now: datetime, admin_hash: str,
+    redis: Redis,
+    namespace: str,
+    key: str,
+    value: int,
+    now: datetime,
+    admin_hash: str,
     retention_s: int,
-) -> bool:  # fmt: skip
+) -> bool:
     """Create a counter; return False if it already exists."""
     created = scripts.run(
         redis,
@@ -82,9 +87,16 @@ class CounterChangedError(Exception):
 
 
 def change(
-    redis: Redis, namespace: str, key: str, expected_admin_hash: str, operation: str,
-    operand: int, now: datetime, retention_s: int, owned_days: Sequence[date] = (),
-) -> tuple[int, int]:  # fmt: skip
+    redis: Redis,
+    namespace: str,
+    key: str,
+    expected_admin_hash: str,
+    operation: str,
+    operand: int,
+    now: datetime,
+    retention_s: int,
+    owned_days: Sequence[date] = (),
+) -> tuple[int, int]:
     """Apply set, add or delete if the admin hash is unchanged; return (old, new) values."""
     owned = [
         name

@@ -37,6 +37,7 @@ def csv_answer(figures: Mapping[str, Any]) -> Response:
     csv.writer(text).writerows(analytics.rows(figures))
     filename = f"{figures['site']}-{figures['from']}-{figures['to']}.csv"
     return Response(
-        text.getvalue(), mimetype="text/csv",
+        text.getvalue(),
+        mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )  # fmt: skip
+    )

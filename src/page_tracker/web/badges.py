@@ -61,6 +61,10 @@ def answer_badge(
 def badge(namespace: str, key: str) -> Response:
     """Draw a counter's figure; count a hit first unless `?count=false`."""
     return answer_badge(
-        runtime(), namespace, key, request.args.to_dict(), request.remote_addr or "",
+        runtime(),
+        namespace,
+        key,
+        request.args.to_dict(),
+        request.remote_addr or "",
         request.headers.get("User-Agent", ""),
-    )  # fmt: skip
+    )

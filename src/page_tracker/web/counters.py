@@ -28,9 +28,11 @@ def route(rule: str, **options: Any) -> Callable[[View], View]:
     def register(view: View) -> View:
         bp.add_url_rule(f"{rule}/<namespace>/<key>", view_func=view, **options)
         bp.add_url_rule(
-            f"{rule}/<key>", view_func=view, defaults={"namespace": params.DEFAULT_NAMESPACE},
+            f"{rule}/<key>",
+            view_func=view,
+            defaults={"namespace": params.DEFAULT_NAMESPACE},
             **options,
-        )  # fmt: skip
+        )
         return view
 
     return register
@@ -159,11 +161,18 @@ def _change(namespace: str, key: str, operation: str, operand: int) -> tuple[int
     access.check_failures()
     try:
         return counters.change(
-            app.redis, app.policy, namespace, key, given, operation, operand, app.now,
+            app.redis,
+            app.policy,
+            namespace,
+            key,
+            given,
+            operation,
+            operand,
+            app.now,
             # The server admin may change any counter: so a counter someone hit before it
             # was created, and that has no admin key, can still be deleted and created anew.
             owner=access.is_server_token(given),
-        )  # fmt: skip
+        )
     except counters.WrongAdminKeyError:
         access.note_failure()
         raise

@@ -19,7 +19,7 @@ from flask import (
     session,
     stream_with_context,
     url_for,
-)  # fmt: skip
+)
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response as BaseResponse
@@ -33,8 +33,12 @@ from page_tracker.web.errors import unavailable_headers
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 csrf = CSRFProtect()
-RANGES = {"today": ("Today", 1), "7d": ("7 days", 7), "30d": ("30 days", 30),
-          "12m": ("12 months", 365)}  # fmt: skip
+RANGES = {
+    "today": ("Today", 1),
+    "7d": ("7 days", 7),
+    "30d": ("30 days", 30),
+    "12m": ("12 months", 365),
+}
 MAX_COUNTERS = 200
 # Writing is the only way to notice a vanished client, so streams write this often.
 KEEP_ALIVE_S = 2.0
@@ -73,8 +77,9 @@ def init_dashboard(app: Flask) -> None:
     """Set up sessions, CSRF protection and the live-stream budget for the dashboard."""
     app.secret_key = app.config["SECRET_KEY"] or None
     app.session_interface = SessionCookies()
-    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
-                      WTF_CSRF_CHECK_DEFAULT=False)  # fmt: skip
+    app.config.update(
+        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True, WTF_CSRF_CHECK_DEFAULT=False
+    )
     csrf.init_app(app)
     app.extensions["page_tracker.live_streams"] = threading.BoundedSemaphore(
         app.config["LIVE_STREAMS"]
@@ -133,8 +138,9 @@ def _sign_out(app: Runtime) -> None:
 def viewer(app: Runtime) -> sites.Grant | None:
     """Return who is signed in, if their token still works (revoking it signs them out)."""
     held, session_id, since = session.get("grant"), session.get("id"), session.get("since")
-    if not (isinstance(held, dict) and isinstance(session_id, str)
-            and isinstance(since, float | int)):  # fmt: skip
+    if not (
+        isinstance(held, dict) and isinstance(session_id, str) and isinstance(since, float | int)
+    ):
         return None
     if not sessions.alive(app.redis, session_id, since, app.now.timestamp(), _lifetimes()):
         session.clear()
@@ -227,8 +233,13 @@ def home() -> str:
         counter_names = counters.names(app.redis, MAX_COUNTERS)
     else:
         site_names, counter_names = [grant.site], []
-    return render_template("dashboard/home.html", grant=grant, sites=site_names,
-                           counters=counter_names, max_counters=MAX_COUNTERS)  # fmt: skip
+    return render_template(
+        "dashboard/home.html",
+        grant=grant,
+        sites=site_names,
+        counters=counter_names,
+        max_counters=MAX_COUNTERS,
+    )
 
 
 def chosen_range(site: sites.Site, today: date) -> tuple[str, date, date]:
@@ -268,8 +279,9 @@ def site(name: str) -> str:
         charts.Point(p["time"][11:16] if hourly else p["time"][5:], p["views"], p["visitors"])
         for p in figures["series"]
     ]
-    chart = charts.series_chart(points, f"Views and visitors of {name}",
-                                "hour" if hourly else "day")  # fmt: skip
+    chart = charts.series_chart(
+        points, f"Views and visitors of {name}", "hour" if hourly else "day"
+    )
     # Only an admin sees (and may revoke) the site's share links.
     shares = _shares(app, name) if grant.scope == "admin" else []
     # Live refreshes ask for the same range: a custom one by its dates.
@@ -277,12 +289,20 @@ def site(name: str) -> str:
     figures_url = url_for("dashboard.figures", name=name, range=range_name, **dates)
     csv_url = url_for("dashboard.export_csv", name=name, range=range_name, **dates)
     return render_template(
-        "dashboard/site.html", grant=grant, site=found, figures=figures, chart=chart,
-        figures_url=figures_url, csv_url=csv_url,
-        other=analytics.OTHER, most_per_day=f"{analytics.MAX_DISTINCT_PER_DAY:,}",
-        range_name=range_name, ranges=RANGES, shares=shares,
+        "dashboard/site.html",
+        grant=grant,
+        site=found,
+        figures=figures,
+        chart=chart,
+        figures_url=figures_url,
+        csv_url=csv_url,
+        other=analytics.OTHER,
+        most_per_day=f"{analytics.MAX_DISTINCT_PER_DAY:,}",
+        range_name=range_name,
+        ranges=RANGES,
+        shares=shares,
         new_link=session.pop("new_link", ""),
-    )  # fmt: skip
+    )
 
 
 @bp.get("/sites/<name>/figures.json")
@@ -337,13 +357,19 @@ def live(name: str) -> Response:
             subscription.close()
             budget.release()
 
-    return Response(stream_with_context(events()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})  # fmt: skip
+    return Response(
+        stream_with_context(events()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 def _shares(app: Runtime, name: str) -> list[dict[str, str]]:
-    return [token for token in sites.tokens(app.redis)
-            if token["scope"] == "read" and token["site"] == name]  # fmt: skip
+    return [
+        token
+        for token in sites.tokens(app.redis)
+        if token["scope"] == "read" and token["site"] == name
+    ]
 
 
 @bp.get("/sites/<name>/export.csv")
@@ -388,8 +414,9 @@ def snippet(name: str) -> str:
     """Show the tags that make a site's pages report their views."""
     app = runtime()
     grant, found = _site_for(app, name)
-    return render_template("dashboard/snippet.html", grant=grant, site=found,
-                           base=request.host_url.rstrip("/"))  # fmt: skip
+    return render_template(
+        "dashboard/snippet.html", grant=grant, site=found, base=request.host_url.rstrip("/")
+    )
 
 
 @bp.get("/counters/<namespace>/<key>")
@@ -402,12 +429,14 @@ def counter(namespace: str, key: str) -> str:
     namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     try:
         info = counters.info(app.redis, namespace, key)
-        days = counters.history(app.redis, app.policy, namespace, key, 30, analytics.UTC_ZONE,
-                                app.now)  # fmt: skip
+        days = counters.history(
+            app.redis, app.policy, namespace, key, 30, analytics.UTC_ZONE, app.now
+        )
     except counters.NotFoundError:
         _refuse(404, "There is no such counter.")
     points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
     chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day", what="hits")
     badge = f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg"
-    return render_template("dashboard/counter.html", grant=grant, info=info, chart=chart,
-                           days=days, badge=badge)  # fmt: skip
+    return render_template(
+        "dashboard/counter.html", grant=grant, info=info, chart=chart, days=days, badge=badge
+    )

@@ -40,41 +40,90 @@ def _counter_operations() -> dict[str, dict[str, Any]]:
     admin = [_TOKEN]
     return {
         "hit": {
-            "get": {"summary": "Count a hit", "parameters": [_CALLBACK],
-                    "responses": {"200": value, **_errors(400, 429, 503)}},
-            "post": {"summary": "Count a hit", "parameters": [_CALLBACK],
-                     "responses": {"200": value, **_errors(400, 429, 503)}},
+            "get": {
+                "summary": "Count a hit",
+                "parameters": [_CALLBACK],
+                "responses": {"200": value, **_errors(400, 429, 503)},
+            },
+            "post": {
+                "summary": "Count a hit",
+                "parameters": [_CALLBACK],
+                "responses": {"200": value, **_errors(400, 429, 503)},
+            },
         },
-        "get": {"get": {"summary": "Read a counter", "parameters": [_CALLBACK],
-                        "responses": {"200": value, **_errors(400, 404, 503)}}},
-        "create": {"get": {
-            "summary": "Create a counter", "parameters": [_query("value", _VALUE), _CALLBACK],
-            "responses": {"201": {"$ref": "#/components/responses/Created"},
-                          **_errors(400, 409, 429, 503)}}},
-        "info": {"get": {"summary": "Describe a counter", "parameters": [_CALLBACK],
-                         "responses": {"200": {"$ref": "#/components/responses/Info"},
-                                       **_errors(400, 404, 503)}}},
-        "set": {"post": {"summary": "Set the value (admin)",
-                         "parameters": [_query("value", _VALUE, required=True), *admin],
-                         "responses": {"200": old_new, **_errors(400, 401, 403, 404, 503)}}},
-        "update": {"post": {"summary": "Add a non-zero amount (admin)",
-                            "parameters": [_query("amount", _VALUE, required=True), *admin],
-                            "responses": {"200": value, **_errors(400, 401, 403, 404, 503)}}},
-        "reset": {"post": {"summary": "Set the value to 0 (admin)", "parameters": admin,
-                           "responses": {"200": old_new, **_errors(400, 401, 403, 404, 503)}}},
-        "delete": {"post": {
-            "summary": "Delete the counter and its history (admin)", "parameters": admin,
-            "responses": {"200": _json("Deleted", {"deleted": {"type": "boolean"},
-                                                   "old_value": _VALUE}),
-                          **_errors(400, 401, 403, 404, 503)}}},
-        "history": {"get": {
-            "summary": "Hits and unique visitors per day",
-            "parameters": [_query("days", {"type": "integer", "minimum": 1}),
-                           _query("tz", {"type": "string", "examples": ["Europe/Paris"]}),
-                           _CALLBACK],
-            "responses": {"200": {"$ref": "#/components/responses/History"},
-                          **_errors(400, 404, 503)}}},
-    }  # fmt: skip
+        "get": {
+            "get": {
+                "summary": "Read a counter",
+                "parameters": [_CALLBACK],
+                "responses": {"200": value, **_errors(400, 404, 503)},
+            }
+        },
+        "create": {
+            "get": {
+                "summary": "Create a counter",
+                "parameters": [_query("value", _VALUE), _CALLBACK],
+                "responses": {
+                    "201": {"$ref": "#/components/responses/Created"},
+                    **_errors(400, 409, 429, 503),
+                },
+            }
+        },
+        "info": {
+            "get": {
+                "summary": "Describe a counter",
+                "parameters": [_CALLBACK],
+                "responses": {
+                    "200": {"$ref": "#/components/responses/Info"},
+                    **_errors(400, 404, 503),
+                },
+            }
+        },
+        "set": {
+            "post": {
+                "summary": "Set the value (admin)",
+                "parameters": [_query("value", _VALUE, required=True), *admin],
+                "responses": {"200": old_new, **_errors(400, 401, 403, 404, 503)},
+            }
+        },
+        "update": {
+            "post": {
+                "summary": "Add a non-zero amount (admin)",
+                "parameters": [_query("amount", _VALUE, required=True), *admin],
+                "responses": {"200": value, **_errors(400, 401, 403, 404, 503)},
+            }
+        },
+        "reset": {
+            "post": {
+                "summary": "Set the value to 0 (admin)",
+                "parameters": admin,
+                "responses": {"200": old_new, **_errors(400, 401, 403, 404, 503)},
+            }
+        },
+        "delete": {
+            "post": {
+                "summary": "Delete the counter and its history (admin)",
+                "parameters": admin,
+                "responses": {
+                    "200": _json("Deleted", {"deleted": {"type": "boolean"}, "old_value": _VALUE}),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "history": {
+            "get": {
+                "summary": "Hits and unique visitors per day",
+                "parameters": [
+                    _query("days", {"type": "integer", "minimum": 1}),
+                    _query("tz", {"type": "string", "examples": ["Europe/Paris"]}),
+                    _CALLBACK,
+                ],
+                "responses": {
+                    "200": {"$ref": "#/components/responses/History"},
+                    **_errors(400, 404, 503),
+                },
+            }
+        },
+    }
 
 
 def _with_params(operations: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, Any]:
@@ -126,66 +175,153 @@ def _analytics_paths() -> dict[str, Any]:
     ]
     text = {"content": {"text/javascript": {"schema": {"type": "string"}}}}
     return {
-        "/script.js": {"get": {"summary": "The tracking script", "responses": {
-            "200": {"description": "The script", **text},
-            "304": {"description": "Not modified"}}}},
-        "/api/event": {"post": {
-            "summary": "Count one page view (sent by the script)",
-            "description": "202 once the view is stored in the site's inbox; it is counted "
-                           "within a fraction of a second, and every read of the site's "
-                           "figures counts what waits first.",
-            "requestBody": {"required": True, "content": {
-                "application/json": {"schema": event}, "text/plain": {"schema": event}}},
-            "responses": {"202": accepted, **_errors(400, 403, 404, 413, 429, 503)}}},
-        "/p.gif": {"get": {
-            "summary": "Count a page view from an image; answers a 1x1 GIF",
-            "parameters": [_query("site", _NAME, required=True),
-                           _query("url", {"type": "string"}), _query("ref", {"type": "string"})],
-            "responses": {"202": {"description": "Counted", "content": {"image/gif": {}}},
-                          **_errors(400, 403, 404, 429, 503)}}},
-        "/api/events": {"post": {
-            "summary": "Count up to 1000 server-side page views", "security": bearer,
-            "description": "With an Idempotency-Key header, a batch sent again within 24 hours "
-                           "is not counted again: it gets the first answer, marked "
-                           "Idempotent-Replayed. 409 while the first is still being counted.",
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {
-                "type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "array", "maxItems": 1000, "items": event}}}},
-            "responses": {"202": results, **_errors(400, 401, 403, 409, 413, 429, 503)}}},
+        "/script.js": {
+            "get": {
+                "summary": "The tracking script",
+                "responses": {
+                    "200": {"description": "The script", **text},
+                    "304": {"description": "Not modified"},
+                },
+            }
+        },
+        "/api/event": {
+            "post": {
+                "summary": "Count one page view (sent by the script)",
+                "description": "202 once the view is stored in the site's inbox; it is counted "
+                "within a fraction of a second, and every read of the site's "
+                "figures counts what waits first.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": event},
+                        "text/plain": {"schema": event},
+                    },
+                },
+                "responses": {"202": accepted, **_errors(400, 403, 404, 413, 429, 503)},
+            }
+        },
+        "/p.gif": {
+            "get": {
+                "summary": "Count a page view from an image; answers a 1x1 GIF",
+                "parameters": [
+                    _query("site", _NAME, required=True),
+                    _query("url", {"type": "string"}),
+                    _query("ref", {"type": "string"}),
+                ],
+                "responses": {
+                    "202": {"description": "Counted", "content": {"image/gif": {}}},
+                    **_errors(400, 403, 404, 429, 503),
+                },
+            }
+        },
+        "/api/events": {
+            "post": {
+                "summary": "Count up to 1000 server-side page views",
+                "security": bearer,
+                "description": "With an Idempotency-Key header, a batch sent again within 24 hours "
+                "is not counted again: it gets the first answer, marked "
+                "Idempotent-Replayed. 409 while the first is still being counted.",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "array", "maxItems": 1000, "items": event}
+                        }
+                    },
+                },
+                "responses": {"202": results, **_errors(400, 401, 403, 409, 413, 429, 503)},
+            }
+        },
         "/api/sites": {
-            "post": {"summary": "Register a site", "security": bearer,
-                     "responses": {"201": settings, **_errors(400, 401, 403, 409, 503)}},
-            "get": {"summary": "List sites", "security": bearer,
-                    "responses": {"200": _json("Names", {"sites": {"type": "array"}}),
-                                  **_errors(401, 403, 503)}}},
-        "/api/sites/{name}": {"get": {
-            "summary": "A site's settings", "security": bearer, "parameters": [*site, _TOKEN],
-            "responses": {"200": settings, **_errors(400, 401, 403, 404, 503)}}},
-        "/api/sites/{name}/tokens": {"post": {
-            "summary": "Create a read or ingest token for a site", "security": bearer,
-            "parameters": site,
-            "responses": {"201": _json("The token, shown only this once", {
-                "id": {"type": "string"}, "token": {"type": "string"},
-                "scope": {"type": "string"}, "site": _NAME}),
-                **_errors(400, 401, 403, 404, 503)}}},
-        "/api/tokens/{token_id}": {"delete": {
-            "summary": "Revoke a token", "security": bearer,
-            "parameters": [{"name": "token_id", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "responses": {"200": _json("Revoked", {"revoked": {"type": "string"}}),
-                          **_errors(401, 403, 404, 503)}}},
-        "/api/sites/{name}/stats": {"get": {
-            "summary": "Totals, time series and top lists over a range of the site's days",
-            "security": bearer, "parameters": [*site, *range_params],
-            "responses": {"200": {"$ref": "#/components/responses/Stats"},
-                          **_errors(400, 401, 403, 404, 503)}}},
-        "/api/sites/{name}/export.csv": {"get": {
-            "summary": "The same figures as CSV: section, name, views, visitors",
-            "security": bearer, "parameters": [*site, *range_params],
-            "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
-                          **_errors(400, 401, 403, 404, 503)}}},
-    }  # fmt: skip
+            "post": {
+                "summary": "Register a site",
+                "security": bearer,
+                "responses": {"201": settings, **_errors(400, 401, 403, 409, 503)},
+            },
+            "get": {
+                "summary": "List sites",
+                "security": bearer,
+                "responses": {
+                    "200": _json("Names", {"sites": {"type": "array"}}),
+                    **_errors(401, 403, 503),
+                },
+            },
+        },
+        "/api/sites/{name}": {
+            "get": {
+                "summary": "A site's settings",
+                "security": bearer,
+                "parameters": [*site, _TOKEN],
+                "responses": {"200": settings, **_errors(400, 401, 403, 404, 503)},
+            }
+        },
+        "/api/sites/{name}/tokens": {
+            "post": {
+                "summary": "Create a read or ingest token for a site",
+                "security": bearer,
+                "parameters": site,
+                "responses": {
+                    "201": _json(
+                        "The token, shown only this once",
+                        {
+                            "id": {"type": "string"},
+                            "token": {"type": "string"},
+                            "scope": {"type": "string"},
+                            "site": _NAME,
+                        },
+                    ),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/tokens/{token_id}": {
+            "delete": {
+                "summary": "Revoke a token",
+                "security": bearer,
+                "parameters": [
+                    {
+                        "name": "token_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("Revoked", {"revoked": {"type": "string"}}),
+                    **_errors(401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/sites/{name}/stats": {
+            "get": {
+                "summary": "Totals, time series and top lists over a range of the site's days",
+                "security": bearer,
+                "parameters": [*site, *range_params],
+                "responses": {
+                    "200": {"$ref": "#/components/responses/Stats"},
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/sites/{name}/export.csv": {
+            "get": {
+                "summary": "The same figures as CSV: section, name, views, visitors",
+                "security": bearer,
+                "parameters": [*site, *range_params],
+                "responses": {
+                    "200": {"description": "CSV", "content": {"text/csv": {}}},
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+    }
 
 
 @cache
@@ -206,11 +342,19 @@ def document() -> dict[str, Any]:
         _query("base", _VALUE),
         _query("show", {"enum": ["total", "today", "unique"]}),
     ]
-    badge = {"get": {
-        "summary": "An SVG badge; counts a hit unless count=false", "parameters": badge_params,
-        "responses": {"200": {"description": "The badge",
-                              "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
-                      **_errors(400, 429, 503)}}}  # fmt: skip
+    badge = {
+        "get": {
+            "summary": "An SVG badge; counts a hit unless count=false",
+            "parameters": badge_params,
+            "responses": {
+                "200": {
+                    "description": "The badge",
+                    "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                },
+                **_errors(400, 429, 503),
+            },
+        }
+    }
     paths["/badge/{namespace}/{key}.svg"] = _with_params(badge, _params("namespace", "key"))
     paths["/badge/{key}.svg"] = _with_params(badge, _params("key"))
     created = {"$ref": "#/components/responses/Created"}
@@ -219,34 +363,75 @@ def document() -> dict[str, Any]:
         "parameters": [_query("namespace", _NAME), _query("key", _NAME), _query("value", _VALUE)],
         "responses": {"201": created, **_errors(400, 409, 429, 503)},
     }
-    paths["/create"] = {"get": query_create, "post": {
-        "summary": "Create a counter from JSON, form or query fields; missing names are random",
-        "requestBody": {"required": False, "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"namespace": _NAME, "key": _NAME, "value": _VALUE}}}}},
-        "responses": {"201": created, **_errors(400, 409, 429, 503)}}}  # fmt: skip
-    paths["/stats"] = {"get": {"summary": "Server-wide figures", "responses": {
-        "200": _json("Figures", {"counters": _VALUE, "namespaces": _VALUE, "hits": _VALUE}),
-        **_errors(503)}}}  # fmt: skip
-    paths["/import"] = {"post": {
-        "summary": "Import JSON Lines from `page-tracker export`, or CSV rows namespace,key,value",
-        "security": [{"adminToken": []}],
-        "parameters": [_query("replace", {"enum": ["true", "false"]})],
-        "requestBody": {"required": True, "content": {
-            "application/x-ndjson": {"schema": {"type": "string"}},
-            "text/csv": {"schema": {"type": "string"}}}},
-        "responses": {"200": _json("Summary", {"imported": _VALUE, "skipped": _VALUE}),
-                      **_errors(400, 401, 403, 413, 503)}}}  # fmt: skip
+    paths["/create"] = {
+        "get": query_create,
+        "post": {
+            "summary": "Create a counter from JSON, form or query fields; missing names are random",
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"namespace": _NAME, "key": _NAME, "value": _VALUE},
+                        }
+                    }
+                },
+            },
+            "responses": {"201": created, **_errors(400, 409, 429, 503)},
+        },
+    }
+    paths["/stats"] = {
+        "get": {
+            "summary": "Server-wide figures",
+            "responses": {
+                "200": _json("Figures", {"counters": _VALUE, "namespaces": _VALUE, "hits": _VALUE}),
+                **_errors(503),
+            },
+        }
+    }
+    paths["/import"] = {
+        "post": {
+            "summary": (
+                "Import JSON Lines from `page-tracker export`, or CSV rows namespace,key,value"
+            ),
+            "security": [{"adminToken": []}],
+            "parameters": [_query("replace", {"enum": ["true", "false"]})],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            },
+            "responses": {
+                "200": _json("Summary", {"imported": _VALUE, "skipped": _VALUE}),
+                **_errors(400, 401, 403, 413, 503),
+            },
+        }
+    }
     paths.update(_analytics_paths())
-    paths["/"] = {"get": {"summary": "The seed page: counts its own views", "responses": {
-        "200": {"description": "This page has been seen N times.",
-                "content": {"text/plain": {"schema": {"type": "string"}}}},
-        "500": {"description": "Redis failed", "content": {"text/plain": {}}},
-        "503": {"description": "Redis is unavailable", "content": {"text/plain": {}}},
-    }}}  # fmt: skip
+    paths["/"] = {
+        "get": {
+            "summary": "The seed page: counts its own views",
+            "responses": {
+                "200": {
+                    "description": "This page has been seen N times.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "500": {"description": "Redis failed", "content": {"text/plain": {}}},
+                "503": {"description": "Redis is unavailable", "content": {"text/plain": {}}},
+            },
+        }
+    }
     status = _json("Status", {"status": {"type": "string"}})
     paths["/healthz"] = {"get": {"summary": "Liveness", "responses": {"200": status}}}
-    paths["/readyz"] = {"get": {"summary": "Readiness: Redis answers PING",
-                                "responses": {"200": status, "503": status}}}  # fmt: skip
+    paths["/readyz"] = {
+        "get": {
+            "summary": "Readiness: Redis answers PING",
+            "responses": {"200": status, "503": status},
+        }
+    }
     paths["/openapi.json"] = {
         "get": {
             "summary": "This document",
@@ -287,33 +472,65 @@ def _with_jsonp(answers: dict[str, Any], responses: dict[str, Any]) -> dict[str,
 def _responses() -> dict[str, Any]:
     """Return the responses that several operations share."""
     return {
-                "Error": _json("What was wrong", {"error": {"type": "string"},
-                                                  "message": {"type": "string"}}),
-                "Created": _json("The new counter; the admin key is shown only this once", {
-                    "namespace": _NAME, "key": _NAME, "value": _VALUE,
-                    "admin_key": {"type": "string"}}),
-                "Info": _json("The counter's metadata", {
-                    "namespace": _NAME, "key": _NAME, "value": _VALUE,
-                    "created": {"type": "string", "format": "date-time"},
-                    "updated": {"type": "string", "format": "date-time"},
-                    "expires_in": {"type": "integer"}, "has_admin_key": {"type": "boolean"},
-                    "unique_visitors": {"type": "integer"}}),
-                "Site": _json("A site's settings", {
-                    "name": _NAME, "domains": {"type": "array", "items": {"type": "string"}},
-                    "tz": {"type": "string"}, "retention_days": {"type": "integer"},
-                    "honor_dnt": {"type": "boolean"},
-                    "created": {"type": "string", "format": "date-time"}}),
-                "Stats": _json("A site's figures", {
-                    "site": _NAME, "tz": {"type": "string"}, "from": {"type": "string"},
-                    "to": {"type": "string"}, "interval": {"enum": ["hour", "day"]},
-                    "totals": {"type": "object"}, "series": {"type": "array"},
-                    "pages": {"type": "array"}, "referrers": {"type": "array"},
-                    "sources": {"type": "array"}, "browsers": {"type": "array"},
-                    "os": {"type": "array"}, "devices": {"type": "array"}}),
-                "History": _json("Per-day figures", {
-                    "namespace": _NAME, "key": _NAME, "tz": {"type": "string"},
-                    "days": {"type": "array", "items": {"type": "object"}}}),
-    }  # fmt: skip
+        "Error": _json(
+            "What was wrong", {"error": {"type": "string"}, "message": {"type": "string"}}
+        ),
+        "Created": _json(
+            "The new counter; the admin key is shown only this once",
+            {"namespace": _NAME, "key": _NAME, "value": _VALUE, "admin_key": {"type": "string"}},
+        ),
+        "Info": _json(
+            "The counter's metadata",
+            {
+                "namespace": _NAME,
+                "key": _NAME,
+                "value": _VALUE,
+                "created": {"type": "string", "format": "date-time"},
+                "updated": {"type": "string", "format": "date-time"},
+                "expires_in": {"type": "integer"},
+                "has_admin_key": {"type": "boolean"},
+                "unique_visitors": {"type": "integer"},
+            },
+        ),
+        "Site": _json(
+            "A site's settings",
+            {
+                "name": _NAME,
+                "domains": {"type": "array", "items": {"type": "string"}},
+                "tz": {"type": "string"},
+                "retention_days": {"type": "integer"},
+                "honor_dnt": {"type": "boolean"},
+                "created": {"type": "string", "format": "date-time"},
+            },
+        ),
+        "Stats": _json(
+            "A site's figures",
+            {
+                "site": _NAME,
+                "tz": {"type": "string"},
+                "from": {"type": "string"},
+                "to": {"type": "string"},
+                "interval": {"enum": ["hour", "day"]},
+                "totals": {"type": "object"},
+                "series": {"type": "array"},
+                "pages": {"type": "array"},
+                "referrers": {"type": "array"},
+                "sources": {"type": "array"},
+                "browsers": {"type": "array"},
+                "os": {"type": "array"},
+                "devices": {"type": "array"},
+            },
+        ),
+        "History": _json(
+            "Per-day figures",
+            {
+                "namespace": _NAME,
+                "key": _NAME,
+                "tz": {"type": "string"},
+                "days": {"type": "array", "items": {"type": "object"}},
+            },
+        ),
+    }
 
 
 @bp.get("/openapi.json")

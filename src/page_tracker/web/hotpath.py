@@ -94,16 +94,23 @@ class HotPath:
 
     def _hit(self, sent: Request, namespace: str, key: str) -> Response:
         return counters.answer_hit(
-            runtime(self.app.extensions), namespace, key, sent.remote_addr or "",
+            runtime(self.app.extensions),
+            namespace,
+            key,
+            sent.remote_addr or "",
             sent.headers.get("User-Agent", ""),
-        )  # fmt: skip
+        )
 
     def _badge(self, sent: Request, namespace: str, key: str) -> Response:
         return badges.answer_badge(
             # A dict of the first values: a MultiDict raises (and catches) on every missing key.
-            runtime(self.app.extensions), namespace, key, sent.args.to_dict(),
-            sent.remote_addr or "", sent.headers.get("User-Agent", ""),
-        )  # fmt: skip
+            runtime(self.app.extensions),
+            namespace,
+            key,
+            sent.args.to_dict(),
+            sent.remote_addr or "",
+            sent.headers.get("User-Agent", ""),
+        )
 
     def _limited(
         self, environ: dict[str, Any], budget: str, handler: Callable[..., Response], *counter: str

@@ -119,8 +119,11 @@ def init_rate_limit(app: Flask) -> None:
     options: dict[str, Any] = {"wrap_exceptions": True}
     if storage_uri.startswith("redis"):  # redis, rediss, redis+unix
         timeout = app.config["REDIS_TIMEOUT"]
-        options |= {"key_prefix": "pt:ratelimit", "socket_timeout": timeout,
-                    "socket_connect_timeout": timeout}  # fmt: skip
+        options |= {
+            "key_prefix": "pt:ratelimit",
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        }
     limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
     for extension, (rate, scope) in rates.items():
         if not rate:

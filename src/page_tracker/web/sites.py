@@ -53,10 +53,13 @@ def add_site() -> tuple[Response, int]:
     if unknown:
         params.bad_request(f"unknown fields: {', '.join(sorted(unknown))}")
     site = sites.make_site(
-        body.get("name"), body.get("domains"), body.get("tz", "UTC"),
-        body.get("retention_days", 365), body.get("honor_dnt", True),
+        body.get("name"),
+        body.get("domains"),
+        body.get("tz", "UTC"),
+        body.get("retention_days", 365),
+        body.get("honor_dnt", True),
         int(app.now.timestamp()),
-    )  # fmt: skip
+    )
     sites.add(app.redis, site)
     return json_response(site.public()), 201
 

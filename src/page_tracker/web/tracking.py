@@ -128,8 +128,11 @@ def event() -> Response:
 def pixel() -> Response:
     """Count a page view of a page without JavaScript; answer a transparent 1x1 GIF."""
     args = request.args
-    raw = {"site": args.get("site"), "url": args.get("url") or request.referrer,
-           "referrer": args.get("ref")}  # fmt: skip
+    raw = {
+        "site": args.get("site"),
+        "url": args.get("url") or request.referrer,
+        "referrer": args.get("ref"),
+    }
     answer = _count(runtime(), request, raw, request.headers.get("Origin") or request.referrer)
     if answer.status_code != 202:
         return answer

@@ -11,17 +11,18 @@ from pathlib import Path
 import redis
 
 from page_tracker.embedded import RedisServer, free_port
-from page_tracker.services import analytics, sites
+from page_tracker.services import sites
+from page_tracker.services.ingest import agents, events, plans, visits
 from page_tracker.store import analytics as store
 
-AGENT = analytics.Agent(bot=False, browser="Firefox", os="Linux", device="desktop")
+AGENT = agents.Agent(bot=False, browser="Firefox", os="Linux", device="desktop")
 STEPS = (1_000, 5_000, 20_000, 100_000)
 BATCH = 1000
 
 
-def hostile(number: int) -> analytics.PageView:
+def hostile(number: int) -> events.PageView:
     """Return a view of a page and from a referrer nobody has seen before."""
-    return analytics.parse_event({
+    return events.parse_event({
         "site": "victim", "url": f"https://victim.test/{number:06d}" + "x" * 1900,
         "referrer": f"https://spam{number}.test/",
     })  # fmt: skip
@@ -42,10 +43,10 @@ def main() -> None:
         for total in STEPS:
             while sent < total:
                 visits = [
-                    analytics.Visit(hostile(n), now, AGENT, f"{n:016x}")
+                    visits.Visit(hostile(n), now, AGENT, f"{n:016x}")
                     for n in range(sent, min(sent + BATCH, total))
                 ]
-                plan = analytics.admitted_plan(client, site, visits)
+                plan = plans.admitted_plan(client, site, visits)
                 store.apply(client, [plan], int(now.timestamp()))
                 sent += len(visits)
             used = int(client.info("memory")["used_memory"]) - before

@@ -10,7 +10,9 @@ from pathlib import Path
 import redis
 
 from page_tracker.embedded import RedisServer, free_port
-from page_tracker.services import analytics, sites
+from page_tracker.services import sites
+from page_tracker.services.ingest import agents, events, plans
+from page_tracker.services.ingest.visits import Visit
 from page_tracker.store import analytics as store
 
 VIEWS = 1_000_000
@@ -19,7 +21,7 @@ DAYS = 30
 VISITORS = 100_000
 BATCH = 1000
 AGENTS = [
-    analytics.Agent(False, browser, system, device)
+    agents.Agent(False, browser, system, device)
     for browser, system, device in (
         ("Chrome", "Windows", "desktop"), ("Safari", "Mac OS X", "desktop"),
         ("Mobile Safari", "iOS", "mobile"), ("Chrome Mobile", "Android", "mobile"),
@@ -42,13 +44,13 @@ def fill(
         visits = []
         for number in range(first, first + BATCH):
             when = start + timedelta(seconds=number * days * 86_400 // views)
-            view = analytics.PageView(
+            view = events.PageView(
                 site.name, "memory.test", rng.choices(pages, cum_weights=cumulative)[0],
                 rng.choice(referrers), None,
             )  # fmt: skip
             visitor = f"{rng.randrange(VISITORS):016x}"
-            visits.append(analytics.Visit(view, when, rng.choice(AGENTS), visitor))
-        store.apply(client, [analytics.plan(site, visits)], int(time.time()))
+            visits.append(Visit(view, when, rng.choice(AGENTS), visitor))
+        store.apply(client, [plans.plan(site, visits)], int(time.time()))
 
 
 def report() -> str:

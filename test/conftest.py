@@ -8,9 +8,11 @@ import pytest
 import redis
 from flask import Flask
 
+from page_tracker import app as factory
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer, free_port
 from page_tracker.extensions import REDIS
+from page_tracker.services.ingest.inbox import Drainer
 
 # The Redis a backend test's app talks to: `-m fake` or `-m real` picks one.
 BACKENDS = [
@@ -82,3 +84,23 @@ def make_app(
     yield make
     for app in made:
         app.extensions[REDIS].close()
+
+
+@pytest.fixture(autouse=True)
+def _drainers_end_with_their_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Stop the drainer of every app a test built, when the test ends.
+
+    A drainer sweeps every site's inbox; one left running would count a later test's views by
+    its own test's clock (and expire them by it).
+    """
+    made: list[Drainer] = []
+
+    class Stopped(Drainer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(factory, "Drainer", Stopped)
+    yield
+    for drainer in made:
+        drainer.stop()

@@ -10,14 +10,15 @@ from flask import Flask
 from page_tracker.config import load_config
 from page_tracker.extensions import CLOCK, INBOX, POLICY, REDIS, SECRETS, SITES, system_clock
 from page_tracker.services.counters import Policy
-from page_tracker.services.inbox import Drainer
+from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
-from page_tracker.web import admin, badges, counters, docs, health, home, sites, tracking
+from page_tracker.web import admin, counters, docs, health, home, sites, tracking
 from page_tracker.web.bodies import StrictJSONProvider
 from page_tracker.web.dashboard import init_dashboard
+from page_tracker.web.endpoints import budgets, declare_cors
 from page_tracker.web.errors import register_error_handlers
-from page_tracker.web.hotpath import HotPath
+from page_tracker.web.fast import FastApp
 from page_tracker.web.proxied import Proxied
 from page_tracker.web.ratelimit import init_rate_limit
 
@@ -45,24 +46,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     weakref.finalize(app, client.close)
     weakref.finalize(app, drainer.stop)
     register_error_handlers(app)
+    declare_cors(app)
     # /get/default/x and /get/x name the same counter; answer both rather than redirect.
     app.url_map.redirect_defaults = False
-    blueprints = (
-        home.bp,
-        health.bp,
-        counters.bp,
-        badges.bp,
-        admin.bp,
-        docs.bp,
-        tracking.bp,
-        sites.bp,
-    )
-    for blueprint in blueprints:
+    for blueprint in (home.bp, health.bp, counters.bp, admin.bp, docs.bp, tracking.bp, sites.bp):
         app.register_blueprint(blueprint)
     init_dashboard(app)
-    init_rate_limit(app)
-    app.wsgi_app = HotPath(app, app.wsgi_app)  # type: ignore[method-assign]
-    # Outermost, so the hot path too sees the client's address rather than the proxy's.
+    init_rate_limit(app, budgets())
+    app.wsgi_app = FastApp(  # type: ignore[method-assign]
+        app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app
+    )
+    # Outermost, so the fast app too sees the client's address rather than the proxy's.
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = Proxied(app.wsgi_app, count)  # type: ignore[method-assign]

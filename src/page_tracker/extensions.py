@@ -7,7 +7,8 @@ from flask import current_app
 from redis import Redis
 
 from page_tracker.services.counters import Policy
-from page_tracker.services.inbox import Drainer
+from page_tracker.services.ingest.inbox import Drainer
+from page_tracker.services.ingest.intake import Intake
 from page_tracker.services.sites import SiteBook
 
 # Keys in `app.extensions`; tests swap the client and the clock here, at the injection point.
@@ -39,6 +40,11 @@ class Runtime(NamedTuple):
     secrets: dict[date, bytes]
     sites: SiteBook
     inbox: Drainer
+
+    @property
+    def intake(self) -> Intake:
+        """Return what taking views in needs, from this runtime."""
+        return Intake(self.redis, self.secrets, self.sites, self.inbox)
 
 
 def runtime(extensions: dict[str, Any] | None = None) -> Runtime:

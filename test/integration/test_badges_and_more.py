@@ -3,7 +3,6 @@
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,19 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from page_tracker.app import create_app
 from page_tracker.cli import main
 from page_tracker.embedded import RedisServer
-from page_tracker.extensions import REDIS
 from page_tracker.web.badge import text_width
 from page_tracker.web.docs import document
+from page_tracker.web.fast import RULES
+from test.conftest import MakeApp
 
 pytestmark = pytest.mark.dates
 
 
 @pytest.fixture
-def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]:
-    app = create_app(
-        {"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"}
-    )
-    yield app
-    app.extensions[REDIS].close()
+def app(make_app: MakeApp) -> Flask:
+    return make_app({"RATE_LIMIT": "", "ADMIN_TOKEN": "t0ken-admin-token"})
 
 
 ADMIN = {"Authorization": "Bearer t0ken-admin-token"}
@@ -90,25 +85,30 @@ def stored(client: redis.Redis) -> dict[str, object]:
     return contents
 
 
+# The command line talks to a Redis by its URL: a real one.
+@pytest.mark.parametrize("backend", ["real"], indirect=True)
 def test_export_then_import_into_an_empty_redis_gives_identical_data(
-    client: FlaskClient, redis_client: redis.Redis, redis_server: RedisServer,
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-) -> None:  # fmt: skip
+    client: FlaskClient,
+    backend_redis: redis.Redis,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     client.get("/create/site.one/admin-page?value=40")
     for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
         client.get("/hit/site.one/admin-page", environ_base={"REMOTE_ADDR": address})
         client.get("/hit/site.two/plain", environ_base={"REMOTE_ADDR": address})
-    before = stored(redis_client)
+    before = stored(backend_redis)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     exported = tmp_path / "counters.jsonl"
     runner = CliRunner()
     assert runner.invoke(main, ["export", "--output", str(exported)]).exit_code == 0
     assert len(exported.read_text().splitlines()) == 2
-    redis_client.flushall()
+    backend_redis.flushall()
     result = runner.invoke(main, ["import", str(exported)])
     assert result.exit_code == 0, result.output
     # Everything but the namespace totals, which count hits as they happen, not counters.
-    assert stored(redis_client) == {k: v for k, v in before.items() if ":totals" not in k}
+    assert stored(backend_redis) == {k: v for k, v in before.items() if ":totals" not in k}
     assert runner.invoke(main, ["import", str(exported)]).output.startswith("imported 0")
 
 
@@ -136,18 +136,16 @@ def test_post_import_refuses_bad_tokens_and_rows(
     assert response.status_code == status
 
 
-def test_post_import_is_off_without_an_admin_token(redis_server: RedisServer) -> None:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
+def test_post_import_is_off_without_an_admin_token(make_app: MakeApp) -> None:
+    app = make_app({"RATE_LIMIT": ""})
     response = app.test_client().post("/import", data="a,b,c", content_type="text/csv")
     assert response.status_code == 403
-    app.extensions[REDIS].close()
 
 
 def test_rate_limit_sends_headers_then_429_with_retry_after(
-    redis_server: RedisServer, redis_client: redis.Redis
+    make_app: MakeApp, backend: str, backend_redis: redis.Redis
 ) -> None:
-    app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "3/minute"})
-    client = app.test_client()
+    client = make_app({"RATE_LIMIT": "3/minute"}).test_client()
     first = client.get("/hit/site.one/home")
     assert first.headers["RateLimit-Limit"] == "3"
     assert first.headers["RateLimit-Remaining"] == "2"
@@ -158,8 +156,8 @@ def test_rate_limit_sends_headers_then_429_with_retry_after(
     assert refused.is_json
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert client.get("/get/site.one/home").json == {"value": 2}  # reads are not limited
-    assert redis_client.keys("*pt:ratelimit*")  # counted in the shared Redis
-    app.extensions[REDIS].close()
+    # A real Redis holds the counts, shared by every worker (fakeredis: the memory store).
+    assert bool(backend_redis.keys("*pt:ratelimit*")) == (backend == "real")
 
 
 def _operation(path: str, method: str) -> dict[str, object]:
@@ -174,7 +172,8 @@ def _operation(path: str, method: str) -> dict[str, object]:
 def test_every_route_is_documented_and_every_documented_path_is_routed(app: Flask) -> None:
     routed = {
         (re.sub(r"<(\w+)>", r"{\1}", rule.rule), method.lower())
-        for rule in app.url_map.iter_rules()
+        # Both routers: Flask's, and the fast app's for hits, badges and beacons.
+        for rule in [*app.url_map.iter_rules(), *RULES.iter_rules()]
         # The dashboard's HTML pages are for people; the document describes the API.
         if rule.endpoint != "static" and not rule.endpoint.startswith("dashboard.")
         for method in rule.methods or ()

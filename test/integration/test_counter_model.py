@@ -15,6 +15,7 @@ from hypothesis.stateful import (
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
+from page_tracker.services.counters import INT64_MAX, INT64_MIN
 
 KEYS = st.sampled_from(["aaa", "bbb", "ccc"])
 VALUES = st.integers(min_value=-(2**62), max_value=2**62)
@@ -51,11 +52,15 @@ class CounterModel(RuleBasedStateMachine):
         assert self.client.get(f"/hit/model/{key}").json == {"value": value + 1}
         self.model[key] = (value + 1, admin)
 
-    def _admin(self, key: str, path: str) -> tuple[int, dict[str, int] | None]:
+    def _admin(
+        self, key: str, path: str, *, overflows: bool = False
+    ) -> tuple[int, dict[str, int] | None]:
         _, admin = self.model.get(key, (0, None))
         headers = {"Authorization": f"Bearer {admin}"} if admin else {}
         response = self.client.post(path, headers=headers)
-        expected = 404 if key not in self.model else 403 if admin is None else 200
+        expected = (
+            404 if key not in self.model else 403 if admin is None else 400 if overflows else 200
+        )
         assert response.status_code == expected
         return response.status_code, response.json
 
@@ -67,7 +72,10 @@ class CounterModel(RuleBasedStateMachine):
 
     @rule(key=KEYS, amount=VALUES.filter(bool))
     def update(self, key: str, amount: int) -> None:
-        status, _ = self._admin(key, f"/update/model/{key}?amount={amount}")
+        # A sum past a signed 64-bit integer is refused, and the value stays.
+        total = self.model.get(key, (0, None))[0] + amount
+        overflows = not INT64_MIN <= total <= INT64_MAX
+        status, _ = self._admin(key, f"/update/model/{key}?amount={amount}", overflows=overflows)
         if status == 200:
             self.model[key] = (self.model[key][0] + amount, self.model[key][1])
 

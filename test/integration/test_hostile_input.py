@@ -13,7 +13,9 @@ from flask.testing import FlaskClient
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
-from page_tracker.services import analytics, idempotency
+from page_tracker.services import idempotency
+from page_tracker.services.ingest import plans
+from page_tracker.services.ingest.events import MAX_PAGE
 from page_tracker.web.admin import MAX_IMPORT_BYTES
 from test.integration.test_analytics import ADMIN, CHROME, add_site, app, clock, stats, view
 
@@ -259,7 +261,7 @@ def test_the_server_admin_may_free_a_counter_that_was_hit_before_it_was_created(
 def test_a_day_keeps_so_many_pages_and_counts_the_rest_as_other(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(analytics, "MAX_DISTINCT_PER_DAY", 3)
+    monkeypatch.setattr(plans, "MAX_DISTINCT_PER_DAY", 3)
     add_site(client)
     for page in ("/a", "/b", "/c", "/d", "/e"):
         view(client, f"https://example.com{page}", referrer=f"https://r{page[1]}.test/")
@@ -282,7 +284,7 @@ def test_long_paths_are_cut(client: FlaskClient) -> None:
     add_site(client)
     view(client, "https://example.com/" + "x" * 1900)
     (entry,) = stats(client)["pages"]
-    assert entry["page"] == "/" + "x" * (analytics.MAX_PAGE - 1)
+    assert entry["page"] == "/" + "x" * (MAX_PAGE - 1)
 
 
 def signed_in_page(client: FlaskClient, path: str) -> str:

@@ -14,7 +14,8 @@ from flask import Flask
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
-from page_tracker.services import analytics, inbox, sites
+from page_tracker.services import sites
+from page_tracker.services.ingest import events, inbox, plans, visits
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
 from test import clock
@@ -38,10 +39,10 @@ def registered(redis_client: redis.Redis) -> Iterator[None]:
     redis_client.srem(keys.SITES, "shop")
 
 
-def visit(client: redis.Redis, page: str, ip: str) -> analytics.Visit:
-    view = analytics.parse_event({"site": "shop", "url": f"https://shop.test{page}",
+def visit(client: redis.Redis, page: str, ip: str) -> visits.Visit:
+    view = events.parse_event({"site": "shop", "url": f"https://shop.test{page}",
                                   "referrer": "https://news.example.org/x"})  # fmt: skip
-    return analytics.visit(client, {}, SITE, view, WHEN, ip, CHROME)
+    return visits.visit(client, {}, SITE, view, WHEN, ip, CHROME)
 
 
 def views(client: redis.Redis) -> int:
@@ -87,7 +88,7 @@ def test_concurrent_drains_count_every_view_exactly_once(redis_client: redis.Red
     assert views(redis_client) == total
     assert redis_client.llen(keys.inbox("shop")) == 0
     pages = redis_client.zrange(
-        keys.ranking("shop", WHEN.date().isoformat(), "pages"), 0, -1, withscores=True
+        keys.day_ranking("shop", WHEN.date(), "pages"), 0, -1, withscores=True
     )
     assert sum(score for _, score in pages) == total
     assert len(pages) == 300
@@ -100,7 +101,7 @@ def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis)
     assert store.take(redis_client, "shop", "other", inbox.BATCH) is None  # locked
     # The slow drainer's lock expires and another drainer takes the inbox over.
     redis_client.set(keys.inbox_lock("shop"), "other")
-    late = analytics.plan(SITE, [inbox.decode("shop", record) for record in records])
+    late = plans.plan(SITE, [inbox.decode("shop", record) for record in records])
     late.taken = ("shop", "slow", len(records))
     assert store.apply(redis_client, [late], int(WHEN.timestamp())) is False
     assert views(redis_client) == 0

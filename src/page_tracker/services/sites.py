@@ -9,7 +9,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -69,6 +69,11 @@ class Site:
             "honor_dnt": self.honor_dnt,
             "created": datetime.fromtimestamp(self.created).astimezone(self.zone).isoformat(),
         }
+
+
+def local_day(site: Site, when: datetime) -> date:
+    """Return the site's date at `when`."""
+    return when.astimezone(site.zone).date()
 
 
 def domain(value: str) -> str:

@@ -8,7 +8,7 @@ PAGE_VIEWS = "page_views"
 
 # Every key of a namespace carries the hash tag {namespace}, so in a Redis Cluster they all
 # live in one slot and one script may touch them together.  Names cannot contain the braces or
-# colons these keys use as separators (see web/names.py), so no two keys can collide.
+# colons these keys use as separators (see services/counters.NAME), so no two keys can collide.
 #
 # Lifetimes (set by the scripts that write them):
 # - counter, all-time uniques, namespace totals: the retention, renewed by every write, so an
@@ -80,13 +80,17 @@ def day_counts(site: str, day: date) -> str:
 RANKINGS = {"pages": "p", "referrers": "r", "sources": "s"}
 
 
-def ranking(site: str, period: str, kind: str) -> str:
-    """Return the sorted set of a site's pages, referrers or utm_sources by views in a period.
+def day_ranking(site: str, day: date, kind: str) -> str:
+    """Return the sorted set of a site's pages, referrers or utm_sources by views on a day."""
+    return f"{_day(site, day)}:{RANKINGS[kind]}"
 
-    A period is a day (2026-11-24) or a whole month (2026-11): a range of months sums a dozen
-    sets, not hundreds.
+
+def month_ranking(site: str, day: date, kind: str) -> str:
+    """Return the same sorted set for the whole month of `day`.
+
+    A range of months sums a dozen of these, not hundreds of days.
     """
-    return f"pt:{{{site}}}:a:{period}:{RANKINGS[kind]}"
+    return f"pt:{{{site}}}:a:{day:%Y-%m}:{RANKINGS[kind]}"
 
 
 def day_visitors(site: str, day: date) -> str:

@@ -1,35 +1,23 @@
 """Server-wide admin calls, allowed with the ADMIN_TOKEN: import of counters."""
 
 import csv
-import hmac
 import io
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from page_tracker.extensions import runtime
 from page_tracker.services import transfer
-from page_tracker.web import bodies, params
-from page_tracker.web.answers import json_error, json_response, unauthorized
+from page_tracker.web import auth, bodies, params
+from page_tracker.web.answers import json_error, json_response
 
 bp = Blueprint("admin", __name__)
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
 
 
-def _authorized() -> Response | None:
-    expected = current_app.config["ADMIN_TOKEN"]
-    if not expected:
-        return json_error(403, "server admin calls are off: set ADMIN_TOKEN")
-    given = params.bearer_token()
-    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
-        return unauthorized("the server admin token is required")
-    return None
-
-
 @bp.post("/import")
+@auth.server_admin
 def import_counters() -> Response:
     """Import JSON Lines from `page-tracker export`, or CSV rows namespace,key,value."""
-    if (refused := _authorized()) is not None:
-        return refused
     # Enforced while the body is read, so a chunked body without a length is held to it too;
     # one byte more than the limit tells a body that is over it from one that just fits.
     request.max_content_length = MAX_IMPORT_BYTES + 1

@@ -2,15 +2,14 @@
 
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, request
+from flask import Response
+from werkzeug.wrappers import Request
 
-from page_tracker.extensions import Runtime, runtime
+from page_tracker.extensions import Runtime
 from page_tracker.services import counters
 from page_tracker.web import params
-from page_tracker.web.badge import STYLES, Badge, BadgeError, color
+from page_tracker.web.badge import STYLES, Badge, color
 from page_tracker.web.counters import count_hit
-
-bp = Blueprint("badges", __name__)
 
 NO_CACHE = "no-cache, no-store, must-revalidate, max-age=0"
 SHOW = ("total", "today", "unique")
@@ -28,25 +27,27 @@ def _design(args: Mapping[str, str]) -> tuple[str, str, str, str]:
     label = args.get("label", "views")
     if not label or len(label) > MAX_LABEL or not label.isprintable():
         params.bad_request(f"label must be 1 to {MAX_LABEL} printable characters")
-    try:
-        fill = color(args.get("color", "blue"), "color")
-        label_fill = color(args.get("labelColor", "grey"), "labelColor")
-    except BadgeError as error:
-        params.bad_request(str(error))
+    fill = color(args.get("color", "blue"), "color")
+    label_fill = color(args.get("labelColor", "grey"), "labelColor")
     return label, fill, label_fill, _option(args, "style", "flat", STYLES)
 
 
-def answer_badge(
-    app: Runtime, namespace: str, key: str, args: Mapping[str, str], ip: str, user_agent: str
-) -> Response:
-    """Return a counter's badge, counting a hit by `ip` unless `count=false` (also hotpath's)."""
-    namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
+def answer_badge(app: Runtime, sent: Request, names: Mapping[str, str]) -> Response:
+    """Draw a counter's figure; count a hit first unless `?count=false` (served by fast.py)."""
+    namespace = params.name(names["namespace"], "namespace")
+    key = params.name(names["key"], "key")
+    # A dict of the first values: a MultiDict raises (and catches) on every missing key.
+    args = sent.args.to_dict()
     # Every option is checked before anything is counted.
     label, fill, label_fill, style = _design(args)
     show = _option(args, "show", "total", SHOW)
     count = _option(args, "count", "true", ("true", "false")) == "true"
     base = params.integer(args.get("base"), "base", required=False)
-    counted = count_hit(app, namespace, key, ip, user_agent) if count else None
+    if count:
+        ip, agent = sent.remote_addr or "", sent.headers.get("User-Agent", "")
+        counted: int | None = count_hit(app, namespace, key, ip, agent)
+    else:
+        counted = None
     if show == "total" and counted is not None:
         figure = counted
     else:
@@ -54,17 +55,3 @@ def answer_badge(
     message = str(figure + base if show == "total" else figure)
     svg = Badge(label, message, fill, label_fill, style).svg()
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})
-
-
-@bp.get("/badge/<namespace>/<key>.svg")
-@bp.get("/badge/<key>.svg", defaults={"namespace": params.DEFAULT_NAMESPACE})
-def badge(namespace: str, key: str) -> Response:
-    """Draw a counter's figure; count a hit first unless `?count=false`."""
-    return answer_badge(
-        runtime(),
-        namespace,
-        key,
-        request.args.to_dict(),
-        request.remote_addr or "",
-        request.headers.get("User-Agent", ""),
-    )

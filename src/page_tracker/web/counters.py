@@ -1,23 +1,20 @@
 """The counter API, call for call what CountAPI and Abacus clients send."""
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.wrappers import Request
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import counters
-from page_tracker.web import access, params
-from page_tracker.web.answers import json_error, json_response, unauthorized
+from page_tracker.web import auth, params
+from page_tracker.web.answers import json_response
 
 bp = Blueprint("counters", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
-
-# Endpoints any web page may call from a browser: reads and hits (answer_hit says so itself),
-# never admin calls.
-PUBLIC = {"counters.get", "counters.info", "counters.history", "counters.stats"}
 MAX_HISTORY_DAYS = 3660
 DEFAULT_HISTORY_DAYS = 30
 
@@ -43,43 +40,19 @@ def checked(namespace: str, key: str) -> tuple[Runtime, str, str]:
     return runtime(), params.name(namespace, "namespace"), params.name(key, "key")
 
 
-def admin_key() -> str | None:
-    """Return the admin key sent as `Authorization: Bearer ...` or `?token=`."""
-    return params.bearer_token() or request.args.get("token")
-
-
 @bp.before_request
 def check_callback() -> None:
     """Refuse a JSONP callback that is not a plain identifier before doing anything."""
-    if request.query_string and "callback" in request.args:
-        params.callback(request.args["callback"])
+    if request.query_string:
+        params.jsonp_callback(request.args)
 
 
 @bp.after_request
 def shape(response: Response) -> Response:
-    """Add CORS to public endpoints, and wrap JSON in the JSONP callback when one is asked."""
-    if request.endpoint in PUBLIC:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-    if not request.query_string:  # the common case: no callback to look for
-        return response
-    callback = request.args.get("callback")
-    if callback and response.is_json and params.CALLBACK.fullmatch(callback):
-        response.set_data(f"/**/{callback}({response.get_data(as_text=True).strip()});")
-        response.mimetype = "application/javascript"
+    """Wrap JSON in the JSONP callback when one is asked."""
+    if request.query_string:  # the common case, none, costs nothing
+        params.jsonp(response, request.args)
     return response
-
-
-@bp.errorhandler(counters.CounterError)
-def counter_error(error: counters.CounterError) -> Response:
-    """Answer a refused operation with the status that names the reason."""
-    status = {
-        counters.NotFoundError: 404,
-        counters.ExistsError: 409,
-        counters.WrongAdminKeyError: 401,
-        counters.NoAdminKeyError: 403,
-        counters.ValueOverflowError: 400,
-    }[type(error)]
-    return unauthorized(str(error)) if status == 401 else json_error(status, str(error))
 
 
 def count_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) -> int:
@@ -92,19 +65,15 @@ def count_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) 
     return counters.hit(app.redis, app.policy, namespace, key, app.now, visitor)
 
 
-def answer_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) -> Response:
-    """Return the answer to a hit, which any web page may send (hotpath.py sends it too)."""
-    response = json_response({"value": count_hit(app, namespace, key, ip, user_agent)})
-    response.headers["Access-Control-Allow-Origin"] = "*"
+def answer_hit(app: Runtime, sent: Request, names: Mapping[str, str]) -> Response:
+    """Count a hit, creating the counter on its first (served by fast.py)."""
+    if sent.query_string:  # a bad callback is refused before anything is counted
+        params.jsonp_callback(sent.args)
+    ip, agent = sent.remote_addr or "", sent.headers.get("User-Agent", "")
+    response = json_response({"value": count_hit(app, names["namespace"], names["key"], ip, agent)})
+    if sent.query_string:
+        params.jsonp(response, sent.args)
     return response
-
-
-@route("/hit", methods=["GET", "POST"])
-def hit(namespace: str, key: str) -> Response:
-    """Count a hit, creating the counter on its first."""
-    return answer_hit(
-        runtime(), namespace, key, request.remote_addr or "", request.headers.get("User-Agent", "")
-    )
 
 
 @route("/get")
@@ -155,56 +124,46 @@ def info(namespace: str, key: str) -> Response:
     return json_response(counters.info(app.redis, namespace, key))
 
 
-def _change(namespace: str, key: str, operation: str, operand: int) -> tuple[int, int]:
+def _change(
+    namespace: str, key: str, operation: str, operand: int, given: str | None, owner: bool
+) -> tuple[int, int]:
     app, namespace, key = checked(namespace, key)
-    given = admin_key()
-    access.check_failures()
-    try:
-        return counters.change(
-            app.redis,
-            app.policy,
-            namespace,
-            key,
-            given,
-            operation,
-            operand,
-            app.now,
-            # The server admin may change any counter: so a counter someone hit before it
-            # was created, and that has no admin key, can still be deleted and created anew.
-            owner=access.is_server_token(given),
-        )
-    except counters.WrongAdminKeyError:
-        access.note_failure()
-        raise
+    return counters.change(
+        app.redis, app.policy, namespace, key, given, operation, operand, app.now, owner=owner
+    )
 
 
 @route("/set", methods=["POST"])
-def set_value(namespace: str, key: str) -> Response:
+@auth.counter_admin
+def set_value(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Set a counter's value (admin)."""
     value = params.integer(request.args.get("value"), "value")
-    old, new = _change(namespace, key, "set", value)
+    old, new = _change(namespace, key, "set", value, given, owner)
     return json_response({"old_value": old, "value": new})
 
 
 @route("/update", methods=["POST"])
-def update(namespace: str, key: str) -> Response:
+@auth.counter_admin
+def update(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Add a non-zero amount, which may be negative (admin)."""
     amount = params.integer(request.args.get("amount"), "amount", nonzero=True)
-    _, new = _change(namespace, key, "add", amount)
+    _, new = _change(namespace, key, "add", amount, given, owner)
     return json_response({"value": new})
 
 
 @route("/reset", methods=["POST"])
-def reset(namespace: str, key: str) -> Response:
+@auth.counter_admin
+def reset(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Set a counter back to 0, keeping its history (admin)."""
-    old, new = _change(namespace, key, "set", 0)
+    old, new = _change(namespace, key, "set", 0, given, owner)
     return json_response({"old_value": old, "value": new})
 
 
 @route("/delete", methods=["POST"])
-def delete(namespace: str, key: str) -> Response:
+@auth.counter_admin
+def delete(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Delete a counter with its history (admin)."""
-    old, _ = _change(namespace, key, "delete", 0)
+    old, _ = _change(namespace, key, "delete", 0, given, owner)
     return json_response({"deleted": True, "old_value": old})
 
 

@@ -3,15 +3,14 @@
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
-from typing import Any, NoReturn
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Flask,
     Request,
     Response,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -22,23 +21,20 @@ from flask import (
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import REDIS, Runtime, runtime
-from page_tracker.services import analytics, counters, inbox, sessions, sites
+from page_tracker.services import counters, sites, stats
+from page_tracker.services.ingest import plans
 from page_tracker.store.connection import FULL, UNAVAILABLE
-from page_tracker.web import access, charts, params
+from page_tracker.web import auth, charts, params
 from page_tracker.web.answers import csv_answer
 from page_tracker.web.errors import unavailable_headers
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+UTC = ZoneInfo("UTC")
 csrf = CSRFProtect()
-RANGES = {
-    "today": ("Today", 1),
-    "7d": ("7 days", 7),
-    "30d": ("30 days", 30),
-    "12m": ("12 months", 365),
-}
 MAX_COUNTERS = 200
 # Writing is the only way to notice a vanished client, so streams write this often.
 KEEP_ALIVE_S = 2.0
@@ -111,66 +107,13 @@ def csrf_failed(error: CSRFError) -> tuple[str, int]:
     return render_template("dashboard/error.html", message=error.description), 400
 
 
-def _refuse(status: int, message: str) -> NoReturn:
-    """Stop the request with an error page saying `message`."""
-    abort(Response(render_template("dashboard/error.html", message=message), status))
-
-
-def _lifetimes() -> sessions.Lifetimes:
-    config = current_app.config
-    return sessions.Lifetimes(config["SESSION_DAYS"] * 86_400, config["SESSION_IDLE_HOURS"] * 3600)
-
-
-def _sign_in(app: Runtime, grant: sites.Grant) -> None:
-    _sign_out(app)
-    session.permanent = True  # the cookie lasts as long as the sign-in may
-    session["grant"] = {"scope": grant.scope, "site": grant.site, "token_id": grant.token_id}
-    session["id"] = sessions.start(app.redis, _lifetimes())
-    session["since"] = app.now.timestamp()
-
-
-def _sign_out(app: Runtime) -> None:
-    if isinstance(session_id := session.get("id"), str):
-        sessions.end(app.redis, session_id)
-    session.clear()
-
-
-def viewer(app: Runtime) -> sites.Grant | None:
-    """Return who is signed in, if their token still works (revoking it signs them out)."""
-    held, session_id, since = session.get("grant"), session.get("id"), session.get("since")
-    if not (
-        isinstance(held, dict) and isinstance(session_id, str) and isinstance(since, float | int)
-    ):
-        return None
-    if not sessions.alive(app.redis, session_id, since, app.now.timestamp(), _lifetimes()):
-        session.clear()
-        return None
-    token_id = str(held.get("token_id", ""))
-    if token_id.startswith("server:"):
-        alive = bool(current_app.config["ADMIN_TOKEN"]) and token_id == access.server_token_id()
-    else:
-        alive = sites.is_live(app.redis, token_id)
-    if not alive:
-        session.clear()
-        return None
-    return sites.Grant(str(held["scope"]), str(held["site"]), token_id)
-
-
-def _signed_in(app: Runtime) -> sites.Grant:
-    grant = viewer(app)
-    if grant is None:
-        abort(redirect(url_for("dashboard.login", next=request.full_path)))
-    return grant
-
-
-def _site_for(app: Runtime, name: str) -> tuple[sites.Grant, sites.Site]:
-    grant = _signed_in(app)
-    if not grant.can_read(name):
-        _refuse(403, f"You may not see {name}.")
-    try:
-        return grant, sites.load(app.redis, params.name(name, "site"))
-    except sites.UnknownSiteError:
-        _refuse(404, f"There is no site {name}.")
+@bp.errorhandler(HTTPException)
+def refused(error: HTTPException) -> BaseResponse | tuple[str, int]:
+    """Answer a refusal with a page that says why."""
+    if error.response is not None:  # an answer already made, such as a redirect to sign in
+        return error.get_response()
+    message = error.description or error.name
+    return render_template("dashboard/error.html", message=message), error.code or 500
 
 
 def _back_to(target: str) -> str:
@@ -188,9 +131,9 @@ def login() -> str | BaseResponse | tuple[str, int]:
     if request.method == "POST":
         csrf.protect()
         app = runtime()
-        grant = access.token_grant(app, request.form.get("token", "").strip())
+        grant = auth.token_grant(app, request.form.get("token", "").strip())
         if grant is not None and grant.scope in ("admin", "read"):
-            _sign_in(app, grant)
+            auth.sign_in(app, grant)
             return redirect(_back_to(request.args.get("next", "")))
         message = "That token is not an admin or read token that works here."
         return render_template("dashboard/login.html", message=message), 401
@@ -201,7 +144,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
 def logout() -> BaseResponse:
     """Sign out."""
     csrf.protect()
-    _sign_out(runtime())
+    auth.sign_out(runtime())
     return redirect(url_for("dashboard.login"))
 
 
@@ -213,21 +156,22 @@ def share(token: str) -> str | BaseResponse:
     session its visitor has, so only the form's POST (with its CSRF token) signs in.
     """
     app = runtime()
-    grant = access.token_grant(app, token)
+    grant = auth.token_grant(app, token)
     if grant is None or grant.scope != "read":
-        _refuse(404, "This link was revoked.")
+        raise NotFound("This link was revoked.")
     if request.method == "GET":
-        return render_template("dashboard/share.html", site=grant.site, signed_in=viewer(app))
+        signed_in = auth.viewer(app)
+        return render_template("dashboard/share.html", site=grant.site, signed_in=signed_in)
     csrf.protect()
-    _sign_in(app, grant)
+    auth.sign_in(app, grant)
     return redirect(url_for("dashboard.site", name=grant.site))
 
 
 @bp.get("/")
-def home() -> str:
+@auth.signed_in
+def home(grant: sites.Grant) -> str:
     """List the sites and counters the signed-in token may see."""
     app = runtime()
-    grant = _signed_in(app)
     if grant.scope == "admin":
         site_names = sites.names(app.redis)
         counter_names = counters.names(app.redis, MAX_COUNTERS)
@@ -242,85 +186,63 @@ def home() -> str:
     )
 
 
-def chosen_range(site: sites.Site, today: date) -> tuple[str, date, date]:
-    """Return the range asked for (?range= or ?from=&to=) as (name, first day, last day)."""
-    wanted = request.args.get("range", "30d")
-    if request.args.get("from") or wanted == "custom":
-        try:
-            first = date.fromisoformat(request.args.get("from", ""))
-            last = date.fromisoformat(request.args.get("to", "") or today.isoformat())
-        except ValueError:
-            params.bad_request("from and to must be dates such as 2026-11-24")
-        if first > last or (last - first).days >= analytics.MAX_RANGE_DAYS:
-            params.bad_request("from must come before to, within 10 years")
-        return "custom", first, last
-    if wanted not in RANGES:
-        params.bad_request(f"range must be one of {', '.join(RANGES)} or custom")
-    return wanted, today - timedelta(days=RANGES[wanted][1] - 1), today
-
-
-def _figures(app: Runtime, site: sites.Site) -> tuple[str, dict[str, Any]]:
-    today = analytics.local_day(site, app.now)
-    range_name, first, last = chosen_range(site, today)
-    inbox.settle(app.redis, site, app.now)
-    figures = analytics.stats(app.redis, site, first, last, today)
-    figures["now"] = analytics.visitors_now(app.redis, site, app.now)
-    return range_name, figures
+def _asked(app: Runtime, site: sites.Site) -> stats.Span:
+    args = request.args
+    today = sites.local_day(site, app.now)
+    return stats.span(today, args.get("range"), args.get("from"), args.get("to"))
 
 
 @bp.get("/sites/<name>")
-def site(name: str) -> str:
+@auth.sees_site()
+def site(grant: sites.Grant, site: sites.Site) -> str:
     """Show a site's views and visitors over a range, its top lists and who is here now."""
     app = runtime()
-    grant, found = _site_for(app, name)
-    range_name, figures = _figures(app, found)
+    asked = _asked(app, site)
+    figures = stats.figures(app.redis, site, asked, app.now)
+    figures["now"] = stats.visitors_now(app.redis, site, app.now)
     hourly = figures["interval"] == "hour"
     points = [
         charts.Point(p["time"][11:16] if hourly else p["time"][5:], p["views"], p["visitors"])
         for p in figures["series"]
     ]
     chart = charts.series_chart(
-        points, f"Views and visitors of {name}", "hour" if hourly else "day"
+        points, f"Views and visitors of {site.name}", "hour" if hourly else "day"
     )
     # Only an admin sees (and may revoke) the site's share links.
-    shares = _shares(app, name) if grant.scope == "admin" else []
+    shares = _shares(app, site.name) if grant.scope == "admin" else []
     # Live refreshes ask for the same range: a custom one by its dates.
-    dates = {"from": figures["from"], "to": figures["to"]} if range_name == "custom" else {}
-    figures_url = url_for("dashboard.figures", name=name, range=range_name, **dates)
-    csv_url = url_for("dashboard.export_csv", name=name, range=range_name, **dates)
+    dates = {"from": figures["from"], "to": figures["to"]} if asked.name == stats.CUSTOM else {}
+    figures_url = url_for("dashboard.figures", name=site.name, range=asked.name, **dates)
+    csv_url = url_for("dashboard.export_csv", name=site.name, range=asked.name, **dates)
     return render_template(
         "dashboard/site.html",
         grant=grant,
-        site=found,
+        site=site,
         figures=figures,
         chart=chart,
         figures_url=figures_url,
         csv_url=csv_url,
-        other=analytics.OTHER,
-        most_per_day=f"{analytics.MAX_DISTINCT_PER_DAY:,}",
-        range_name=range_name,
-        ranges=RANGES,
+        other=plans.OTHER,
+        most_per_day=f"{plans.MAX_DISTINCT_PER_DAY:,}",
+        range_name=asked.name,
+        ranges=stats.RANGES,
         shares=shares,
         new_link=session.pop("new_link", ""),
     )
 
 
 @bp.get("/sites/<name>/figures.json")
-def figures(name: str) -> dict[str, Any]:
+@auth.sees_site()
+def figures(grant: sites.Grant, site: sites.Site) -> dict[str, Any]:
     """Answer the totals of the range shown and visitors now: what live updates refresh."""
     app = runtime()
-    _, found = _site_for(app, name)
     # Asked on every live view by every open page: the totals only, not the top lists.
-    _, first, last = chosen_range(found, analytics.local_day(found, app.now))
-    inbox.settle(app.redis, found, app.now)
-    return {
-        "totals": analytics.totals(app.redis, found, first, last),
-        "now": analytics.visitors_now(app.redis, found, app.now),
-    }
+    return stats.live_totals(app.redis, site, _asked(app, site), app.now)
 
 
 @bp.get("/sites/<name>/live")
-def live(name: str) -> Response:
+@auth.sees_site()
+def live(grant: sites.Grant, site: sites.Site) -> Response:
     """Stream an event each time views of the site are counted (Server-Sent Events).
 
     A stream holds a request thread, so a worker serves at most LIVE_STREAMS at once (beyond,
@@ -328,7 +250,6 @@ def live(name: str) -> Response:
     browser reconnects). A vanished client is noticed at the next keep-alive write, within seconds.
     """
     app = runtime()
-    _, found = _site_for(app, name)
     budget: threading.BoundedSemaphore = current_app.extensions["page_tracker.live_streams"]
     # Waiting for a stream would hold a thread too. Say "busy" at once, as an event rather than
     # an error status: the page polls, and the browser asks again after `retry`.
@@ -336,7 +257,7 @@ def live(name: str) -> Response:
         busy = f"retry: {BUSY_RETRY_MS}\nevent: busy\ndata: poll\n\n"
         return Response(busy, mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
     seconds = current_app.config["LIVE_STREAM_SECONDS"]
-    subscription = analytics.live(app.redis, found)
+    subscription = stats.live(app.redis, site)
 
     def events() -> Iterator[str]:
         try:
@@ -373,67 +294,60 @@ def _shares(app: Runtime, name: str) -> list[dict[str, str]]:
 
 
 @bp.get("/sites/<name>/export.csv")
-def export_csv(name: str) -> Response:
+@auth.sees_site()
+def export_csv(grant: sites.Grant, site: sites.Site) -> Response:
     """Download the figures of the range shown as CSV, signed in rather than with a token."""
     app = runtime()
-    _, found = _site_for(app, name)
-    return csv_answer(_figures(app, found)[1])
+    return csv_answer(stats.figures(app.redis, site, _asked(app, site), app.now))
 
 
 @bp.post("/sites/<name>/shares")
-def add_share(name: str) -> BaseResponse:
+@auth.sees_site(admin_only=True)
+def add_share(grant: sites.Grant, site: sites.Site) -> BaseResponse:
     """Make a read-only share link of the site (admin)."""
     csrf.protect()
     app = runtime()
-    grant, found = _site_for(app, name)
-    if grant.scope != "admin":
-        abort(403)
-    _, token = sites.mint_token(app.redis, "read", found.name, int(app.now.timestamp()))
+    _, token = sites.mint_token(app.redis, "read", site.name, int(app.now.timestamp()))
     # Shown once on the next page, from the session: a token in a URL would stay in history.
     session["new_link"] = url_for("dashboard.share", token=token, _external=True)
-    return redirect(url_for("dashboard.site", name=name))
+    return redirect(url_for("dashboard.site", name=site.name))
 
 
 @bp.post("/sites/<name>/shares/<token_id>/revoke")
-def revoke_share(name: str, token_id: str) -> BaseResponse:
+@auth.sees_site(admin_only=True)
+def revoke_share(grant: sites.Grant, site: sites.Site, token_id: str) -> BaseResponse:
     """Revoke a share link: it stops working at once, for anyone who opened it too."""
     csrf.protect()
     app = runtime()
-    grant, _ = _site_for(app, name)
-    if grant.scope != "admin":
-        abort(403)
     # Only a share link of this site: the id comes from the URL, and could name any token.
-    if not any(token["id"] == token_id for token in _shares(app, name)):
-        _refuse(404, "There is no such share link of this site.")
+    if not any(token["id"] == token_id for token in _shares(app, site.name)):
+        raise NotFound("There is no such share link of this site.")
     sites.revoke_token(app.redis, token_id)
-    return redirect(url_for("dashboard.site", name=name))
+    return redirect(url_for("dashboard.site", name=site.name))
 
 
 @bp.get("/sites/<name>/snippet")
-def snippet(name: str) -> str:
+@auth.sees_site()
+def snippet(grant: sites.Grant, site: sites.Site) -> str:
     """Show the tags that make a site's pages report their views."""
-    app = runtime()
-    grant, found = _site_for(app, name)
     return render_template(
-        "dashboard/snippet.html", grant=grant, site=found, base=request.host_url.rstrip("/")
+        "dashboard/snippet.html", grant=grant, site=site, base=request.host_url.rstrip("/")
     )
 
 
 @bp.get("/counters/<namespace>/<key>")
-def counter(namespace: str, key: str) -> str:
+@auth.signed_in
+def counter(grant: sites.Grant, namespace: str, key: str) -> str:
     """Show a counter's history as a chart, its badge, and snippets to embed the badge."""
-    app = runtime()
-    grant = _signed_in(app)
     if grant.scope != "admin":
-        _refuse(403, "Counters need an admin token.")
+        raise Forbidden("Counters need an admin token.")
+    app = runtime()
     namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     try:
         info = counters.info(app.redis, namespace, key)
-        days = counters.history(
-            app.redis, app.policy, namespace, key, 30, analytics.UTC_ZONE, app.now
-        )
+        days = counters.history(app.redis, app.policy, namespace, key, 30, UTC, app.now)
     except counters.NotFoundError:
-        _refuse(404, "There is no such counter.")
+        raise NotFound("There is no such counter.") from None
     points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
     chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day", what="hits")
     badge = f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg"

@@ -5,11 +5,19 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from page_tracker.services import idempotency, stats
+from page_tracker.services.counters import NAME
+from page_tracker.services.ingest import events, intake
+from page_tracker.web import badges
+from page_tracker.web.badge import STYLES
+from page_tracker.web.params import CALLBACK
+
 bp = Blueprint("docs", __name__)
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _VALUE = {"type": "integer", "format": "int64"}
-_NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,64}$"}
+# The patterns, lengths and choices are the ones the code enforces, taken from it.
+_NAME = {"type": "string", "pattern": f"^{NAME.pattern}$"}
 
 
 def _json(description: str, properties: dict[str, Any]) -> dict[str, Any]:
@@ -29,7 +37,7 @@ def _query(name: str, schema: dict[str, Any], *, required: bool = False) -> dict
     return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
-_CALLBACK = _query("callback", {"type": "string", "pattern": "^[A-Za-z_$][A-Za-z0-9_$]{0,63}$"})
+_CALLBACK = _query("callback", {"type": "string", "pattern": f"^{CALLBACK.pattern}$"})
 _TOKEN = _query("token", {"type": "string"})
 
 
@@ -143,9 +151,9 @@ def _analytics_paths() -> dict[str, Any]:
         "required": ["site", "url"],
         "properties": {
             "site": _NAME,
-            "url": {"type": "string", "maxLength": 2048},
-            "referrer": {"type": "string", "maxLength": 2048},
-            "width": {"type": "integer", "minimum": 0},
+            "url": {"type": "string", "maxLength": events.MAX_URL},
+            "referrer": {"type": "string", "maxLength": events.MAX_URL},
+            "width": {"type": "integer", "minimum": 0, "maximum": events.MAX_WIDTH},
             "dnt": {"type": "boolean"},
             "ip": {"type": "string"},
             "user_agent": {"type": "string"},
@@ -167,7 +175,9 @@ def _analytics_paths() -> dict[str, Any]:
         },
     )
     settings = {"$ref": "#/components/responses/Site"}
+    most = intake.MAX_BATCH
     range_params = [
+        _query("range", {"enum": [*stats.RANGES, stats.CUSTOM]}),
         _query("from", {"type": "string", "format": "date"}),
         _query("to", {"type": "string", "format": "date"}),
         _query("tz", {"type": "string"}),
@@ -216,7 +226,7 @@ def _analytics_paths() -> dict[str, Any]:
         },
         "/api/events": {
             "post": {
-                "summary": "Count up to 1000 server-side page views",
+                "summary": f"Count up to {intake.MAX_BATCH} server-side page views",
                 "security": bearer,
                 "description": "With an Idempotency-Key header, a batch sent again within 24 hours "
                 "is not counted again: it gets the first answer, marked "
@@ -225,14 +235,14 @@ def _analytics_paths() -> dict[str, Any]:
                     {
                         "name": "Idempotency-Key",
                         "in": "header",
-                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+                        "schema": {"type": "string", "pattern": f"^{idempotency.KEY.pattern}$"},
                     }
                 ],
                 "requestBody": {
                     "required": True,
                     "content": {
                         "application/json": {
-                            "schema": {"type": "array", "maxItems": 1000, "items": event}
+                            "schema": {"type": "array", "maxItems": most, "items": event}
                         }
                     },
                 },
@@ -335,12 +345,12 @@ def document() -> dict[str, Any]:
         paths[f"/{verb}/{{key}}"] = _with_params(operations, _params("key"))
     badge_params = [
         _query("count", {"enum": ["true", "false"]}),
-        _query("style", {"enum": ["flat", "flat-square", "plastic", "for-the-badge"]}),
-        _query("label", {"type": "string", "maxLength": 64}),
+        _query("style", {"enum": list(STYLES)}),
+        _query("label", {"type": "string", "maxLength": badges.MAX_LABEL}),
         _query("color", {"type": "string"}),
         _query("labelColor", {"type": "string"}),
         _query("base", _VALUE),
-        _query("show", {"enum": ["total", "today", "unique"]}),
+        _query("show", {"enum": list(badges.SHOW)}),
     ]
     badge = {
         "get": {

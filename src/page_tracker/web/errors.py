@@ -1,11 +1,56 @@
-"""Errors as answers: JSON bodies that say what went wrong, 503 with Retry-After for outages."""
+"""Errors as answers, in one table: each refusal's status and JSON body, 503 for outages.
+
+Services raise plain exceptions that know nothing of HTTP; STATUS says what each one answers.
+Flask's error handlers and the fast app (fast.py) both answer through `answer`.
+"""
+
+import logging
 
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from page_tracker.services import counters, idempotency, sites, stats, transfer
+from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.store.connection import FULL, UNAVAILABLE
-from page_tracker.web.answers import json_error
+from page_tracker.web.answers import json_error, unauthorized
+from page_tracker.web.badge import BadgeError
+from page_tracker.web.bodies import BodyError
+
+# A refusal's status, found by the error's class or the nearest base class listed.
+STATUS: dict[type[Exception], int] = {
+    counters.NotFoundError: 404,
+    counters.ExistsError: 409,
+    counters.WrongAdminKeyError: 401,
+    counters.NoAdminKeyError: 403,
+    counters.ValueOverflowError: 400,
+    sites.UnknownSiteError: 404,
+    sites.SiteExistsError: 409,
+    sites.SiteError: 400,
+    RefusedEventError: 403,
+    EventError: 400,
+    idempotency.InProgressError: 409,
+    idempotency.IdempotencyError: 400,
+    stats.RangeError: 400,
+    transfer.MalformedImportError: 400,
+    BodyError: 400,
+    BadgeError: 400,
+}
+REFUSALS = tuple(STATUS)
+
+
+def status_of(error: Exception) -> int:
+    """Return the status that answers the refusal `error`."""
+    for kind in type(error).__mro__:
+        if (status := STATUS.get(kind)) is not None:
+            return status
+    raise TypeError(f"{type(error).__name__} is not a refusal") from error
+
+
+def refusal(error: Exception) -> Response:
+    """Return the answer to a refusal: its status, and its message as the JSON body's."""
+    status = status_of(error)
+    return unauthorized(str(error)) if status == 401 else json_error(status, str(error))
 
 
 def unavailable_headers() -> dict[str, str]:
@@ -28,7 +73,7 @@ def unavailable(retry_after: int, *, full: bool = False) -> Response:
 def http_error(error: HTTPException) -> BaseResponse:
     """Return an HTTP error as JSON, with the headers werkzeug chose (such as Allow on a 405)."""
     response = error.get_response()
-    if error.response is not None:  # an answer of ours, such as names.bad_request's
+    if error.response is not None:  # an answer of ours, such as params.bad_request's
         return response
     body = json_error(error.code or 500, error.description or error.name)
     response.set_data(body.get_data())
@@ -41,23 +86,26 @@ def failure() -> Response:
     return json_error(500, "Something went wrong on our side.")
 
 
+def answer(error: Exception, log: logging.Logger, retry_after: int) -> BaseResponse:
+    """Return the answer to any error a request raised, logging what the operator must see."""
+    if isinstance(error, HTTPException):
+        return http_error(error)
+    if isinstance(error, REFUSALS):
+        return refusal(error)
+    if isinstance(error, FULL):
+        log.warning("Redis is full: %s", error)
+        return unavailable(retry_after, full=True)
+    if isinstance(error, UNAVAILABLE):
+        log.exception("Redis is unavailable")
+        return unavailable(retry_after)
+    log.exception("Unhandled error")
+    return failure()
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Answer HTTP errors, Redis outages and unexpected failures with JSON bodies."""
-    app.register_error_handler(HTTPException, http_error)
+    """Answer every error a view raises through `answer`."""
 
-    def redis_unavailable(error: Exception) -> Response:
-        current_app.logger.exception("Redis is unavailable")
-        return unavailable(current_app.config["RETRY_AFTER"])
+    def handle(error: Exception) -> BaseResponse:
+        return answer(error, current_app.logger, current_app.config["RETRY_AFTER"])
 
-    for outage in UNAVAILABLE:
-        app.register_error_handler(outage, redis_unavailable)
-
-    @app.errorhandler(FULL)
-    def redis_full(error: Exception) -> Response:
-        current_app.logger.warning("Redis is full: %s", error)
-        return unavailable(current_app.config["RETRY_AFTER"], full=True)
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response:
-        current_app.logger.exception("Unhandled error")
-        return failure()
+    app.register_error_handler(Exception, handle)

@@ -1,9 +1,10 @@
-"""Validation of what a request names or sends: counter names, integers, callbacks."""
+"""What a request names or sends, checked: counter names, integers, JSONP callbacks."""
 
 import re
+from collections.abc import Mapping
 from typing import NoReturn
 
-from flask import Response, abort, request
+from flask import Response, abort
 
 from page_tracker.services.counters import INT64_MAX, INT64_MIN, NAME, parse_integer
 from page_tracker.web.answers import json_error
@@ -12,14 +13,9 @@ CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 DEFAULT_NAMESPACE = "default"
 
 
-def abort_with(response: Response) -> NoReturn:
-    """Stop the request with `response` as the answer."""
-    abort(response)
-
-
 def bad_request(message: str) -> NoReturn:
     """Stop the request with a 400 whose JSON body says `message`."""
-    abort_with(json_error(400, message))
+    abort(json_error(400, message))
 
 
 def name(value: str, what: str) -> str:
@@ -43,16 +39,17 @@ def integer(raw: str | None, what: str, *, required: bool = True, nonzero: bool 
     return number
 
 
-def callback(value: str) -> str:
-    """Return a JSONP callback name if it is a plain JS identifier, else stop with a 400."""
-    if not CALLBACK.fullmatch(value):
+def jsonp_callback(args: Mapping[str, str]) -> str | None:
+    """Return the JSONP callback `args` ask for, if any; stop with a 400 if it is no identifier."""
+    value = args.get("callback")
+    if value is not None and not CALLBACK.fullmatch(value):
         bad_request("callback must be a plain JavaScript identifier: [A-Za-z_$][A-Za-z0-9_$]*")
     return value
 
 
-def bearer_token() -> str | None:
-    """Return the token sent as `Authorization: Bearer ...`, if any."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return None
+def jsonp(response: Response, args: Mapping[str, str]) -> None:
+    """Wrap a JSON answer in the JSONP callback `args` ask for, if any."""
+    value = args.get("callback")
+    if value and response.is_json and CALLBACK.fullmatch(value):
+        response.set_data(f"/**/{value}({response.get_data(as_text=True).strip()});")
+        response.mimetype = "application/javascript"

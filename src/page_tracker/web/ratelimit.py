@@ -6,34 +6,31 @@ Three budgets, each set on its own and turned off by an empty setting:
 - failures (AUTH_FAILURE_LIMIT): tokens and admin keys that did not work, so that nobody can
   guess them at speed.
 
-Built on `limits` directly rather than a Flask extension, because the hot path (see
-hotpath.py) answers hits and beacons without Flask and must spend the same budgets.
+Built on `limits` directly rather than a Flask extension, because the fast app (see fast.py)
+answers hits and beacons without Flask and must spend the same budgets.  Which endpoint spends
+which budget is declared in endpoints.py.
 """
 
 import functools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, request
+from flask import Flask, current_app, make_response, request
 from limits import parse
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.web.answers import json_error
 
 WRITES = "page_tracker.rate_limit.writes"
 VIEWS = "page_tracker.rate_limit.views"
 FAILURES = "page_tracker.rate_limit.failures"
-# The Flask views each budget guards (the hot path guards its own requests).
-GUARDED = {
-    WRITES: ("counters.hit", "counters.create", "counters.create_named", "badges.badge"),
-    VIEWS: ("tracking.event", "tracking.pixel"),
-}
 log = logging.getLogger(__name__)
 
 
@@ -75,7 +72,7 @@ class RateLimit:
             headers["Retry-After"] = reset
         return Verdict(allowed, headers)
 
-    def spend(self, ip: str, answer: Callable[[], Response]) -> Response:
+    def spend(self, ip: str, answer: Callable[[], BaseResponse]) -> BaseResponse:
         """Spend one of `ip`'s budget: `answer()` with RateLimit-* headers, or else a 429."""
         verdict = self.take(ip)
         if verdict is None:
@@ -106,8 +103,8 @@ def _storage_uri(redis_url: str) -> str:
     return redis_url
 
 
-def init_rate_limit(app: Flask) -> None:
-    """Set up each budget whose setting is not empty, guarding its Flask views."""
+def init_rate_limit(app: Flask, budgets: Mapping[str, str]) -> None:
+    """Set up each budget whose setting is not empty; guard the Flask views `budgets` name."""
     rates = {
         WRITES: (app.config["RATE_LIMIT"], "writes"),
         VIEWS: (app.config["VIEW_RATE_LIMIT"], "page views"),
@@ -129,13 +126,14 @@ def init_rate_limit(app: Flask) -> None:
         if not rate:
             continue
         limit = app.extensions[extension] = RateLimit(rate, limiter, scope)
-        for endpoint in GUARDED.get(extension, ()):
-            app.view_functions[endpoint] = _limited(limit, app.view_functions[endpoint])
+        for endpoint, budget in budgets.items():
+            if budget == extension and endpoint in app.view_functions:
+                app.view_functions[endpoint] = _limited(limit, app.view_functions[endpoint])
 
 
-def _limited(limit: RateLimit, view: Callable[..., Any]) -> Callable[..., Response]:
+def _limited(limit: RateLimit, view: Callable[..., Any]) -> Callable[..., BaseResponse]:
     @functools.wraps(view)
-    def limited(*args: Any, **kwargs: Any) -> Response:
+    def limited(*args: Any, **kwargs: Any) -> BaseResponse:
         return limit.spend(request.remote_addr or "", lambda: make_response(view(*args, **kwargs)))
 
     return limited

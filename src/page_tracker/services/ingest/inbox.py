@@ -19,7 +19,10 @@ from functools import lru_cache
 
 from redis import Redis
 
-from page_tracker.services.analytics import Agent, PageView, Visit, admitted_plan
+from page_tracker.services.ingest.agents import Agent
+from page_tracker.services.ingest.events import PageView
+from page_tracker.services.ingest.plans import admitted_plan
+from page_tracker.services.ingest.visits import Visit
 from page_tracker.services.sites import Site, UnknownSiteError
 from page_tracker.store import analytics as store
 

@@ -1,4 +1,4 @@
-"""The hot path answers plain hits and badges without Flask, exactly as the Flask views would."""
+"""The fast app serves hits, badges and beacons in every shape without Flask; Flask the rest."""
 
 from collections.abc import Iterator
 
@@ -23,42 +23,100 @@ def through_flask(app: Flask) -> Iterator[list[str]]:
     request_started.disconnect(started, app)
 
 
+BEACON = '{"site": "blog", "url": "https://blog.test/"}'
+
+
 @pytest.mark.parametrize(
-    "path", ["/hit/site.one/home", "/hit/home", "/badge/site.one/home.svg", "/badge/home.svg",
-             "/badge/site.one/home.svg?style=plastic&label=readers", "/hit/a/home"],
-)  # fmt: skip
-def test_plain_hits_and_badges_skip_flask(
-    client: FlaskClient, through_flask: list[str], path: str
+    ("method", "path"),
+    [
+        ("GET", "/hit/site.one/home"),
+        ("POST", "/hit/site.one/home"),
+        ("GET", "/hit/home"),
+        ("GET", "/hit/site.one/home?callback=cb"),
+        ("HEAD", "/hit/site.one/home"),
+        ("OPTIONS", "/hit/site.one/home"),
+        ("DELETE", "/hit/site.one/home"),
+        ("GET", "/hit/a/home"),  # a name too short: 400
+        ("GET", "/badge/site.one/home.svg"),
+        ("GET", "/badge/home.svg?style=plastic&label=readers"),
+        ("HEAD", "/badge/site.one/home.svg"),
+        ("OPTIONS", "/badge/home.svg"),
+        ("POST", "/api/event"),
+        ("OPTIONS", "/api/event"),
+        ("GET", "/api/event"),
+    ],
+)
+def test_every_shape_of_a_hit_a_badge_or_a_beacon_skips_flask(
+    client: FlaskClient, through_flask: list[str], method: str, path: str
 ) -> None:
-    response = client.get(path)
-    assert response.status_code in (200, 400)  # /hit/a/home: a name too short
-    assert int(response.headers["Content-Length"]) == len(response.data) > 0
+    response = client.open(path, method=method, data=BEACON if method == "POST" else None)
+    assert response.status_code in (200, 202, 400, 404, 405)
     assert through_flask == []
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/hit/site.one/home?callback=cb"), ("HEAD", "/badge/site.one/home.svg"),
-     ("OPTIONS", "/hit/site.one/home"), ("GET", "/hit/a/b/c"), ("GET", "/hit/site.one/home/"),
-     ("GET", "/badge/site.one/home.png"), ("DELETE", "/hit/site.one/home")],
-)  # fmt: skip
-def test_every_other_shape_goes_to_flask(
+    [
+        ("GET", "/hit/a/b/c"),
+        ("GET", "/hit/site.one/home/"),
+        ("GET", "/badge/site.one/home.png"),
+        ("GET", "/get/site.one/home"),
+        ("POST", "/api/events"),
+        ("OPTIONS", "/api/events"),
+    ],
+)
+def test_every_other_request_goes_to_flask(
     client: FlaskClient, through_flask: list[str], method: str, path: str
 ) -> None:
     client.open(path, method=method)
     assert through_flask == [path]
 
 
-def test_a_hit_answers_the_same_both_ways(client: FlaskClient, through_flask: list[str]) -> None:
-    hot = client.get("/hit/site.one/home")
-    cold = client.get("/hit/site.one/home?callback=cb")
-    assert through_flask == ["/hit/site.one/home?callback=cb"]
-    assert hot.json == {"value": 1}
-    assert cold.text == '/**/cb({"value":2});'
-    for response in (hot, cold):
+def test_a_jsonp_hit_counts_with_the_same_headers(client: FlaskClient) -> None:
+    plain = client.get("/hit/site.one/home")
+    wrapped = client.get("/hit/site.one/home?callback=cb")
+    assert plain.json == {"value": 1}
+    assert wrapped.text == '/**/cb({"value":2});'
+    assert wrapped.mimetype == "application/javascript"
+    for response in (plain, wrapped):
         assert response.headers["Access-Control-Allow-Origin"] == "*"
         assert response.headers["RateLimit-Limit"] == "600"
-    assert int(cold.headers["RateLimit-Remaining"]) == int(hot.headers["RateLimit-Remaining"]) - 1
+    assert (
+        int(wrapped.headers["RateLimit-Remaining"]) == int(plain.headers["RateLimit-Remaining"]) - 1
+    )
+
+
+def test_a_bad_callback_is_refused_before_counting(
+    client: FlaskClient, fake_redis: fakeredis.FakeRedis
+) -> None:
+    response = client.get("/hit/site.one/home?callback=alert(1)")
+    assert response.status_code == 400
+    assert "callback" in response.json["message"]  # type: ignore[index]
+    assert fake_redis.keys("pt:*") == []
+
+
+def test_head_answers_the_headers_of_get_without_a_body(client: FlaskClient) -> None:
+    got = client.get("/badge/site.one/home.svg?count=false")
+    head = client.head("/badge/site.one/home.svg?count=false")
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["Content-Length"] == got.headers["Content-Length"]
+    assert head.headers["Content-Type"] == got.headers["Content-Type"]
+
+
+def test_options_says_what_is_allowed_and_a_beacon_may_be_preflighted(
+    client: FlaskClient,
+) -> None:
+    hit = client.options("/hit/site.one/home")
+    assert set(hit.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    beacon = client.options("/api/event")
+    assert beacon.status_code == 200
+    assert beacon.headers["Allow"] == "OPTIONS, POST"
+    assert beacon.headers["Access-Control-Allow-Headers"] == "Content-Type"
+    refused = client.delete("/hit/site.one/home")
+    assert refused.status_code == 405
+    assert refused.json["error"] == "Method Not Allowed"  # type: ignore[index]
+    assert "DELETE" not in refused.headers["Allow"]
 
 
 @pytest.mark.parametrize(
@@ -115,7 +173,7 @@ def test_an_unexpected_failure_is_a_json_500(
     "app_config",
     [{"RATE_LIMIT": "1/minute", "RATE_LIMIT_STORAGE": "memory://", "PROXY_COUNT": 1}],
 )
-def test_behind_a_proxy_the_hot_path_limits_the_client_not_the_proxy(
+def test_behind_a_proxy_the_fast_app_limits_the_client_not_the_proxy(
     client: FlaskClient,
 ) -> None:
     def hit(client_ip: str) -> int:

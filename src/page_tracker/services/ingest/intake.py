@@ -1,0 +1,132 @@
+"""Where page views come in: a beacon or pixel from a browser, or a batch from a server."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from redis import Redis
+
+from page_tracker.services import idempotency
+from page_tracker.services.ingest import inbox
+from page_tracker.services.ingest.agents import MAX_USER_AGENT
+from page_tracker.services.ingest.events import (
+    PageView,
+    RefusedEventError,
+    check_origin,
+    check_time,
+    parse_event,
+)
+from page_tracker.services.ingest.plans import admitted_plan, record
+from page_tracker.services.ingest.visits import Visit, visit
+from page_tracker.services.sites import Grant, Site, SiteBook, SiteError
+
+COUNTED, BOT, NOT_COUNTED = "counted", "bot", "not counted: the visitor asked not to be tracked"
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a view from a browser: its address, User-Agent, Origin and privacy wish."""
+
+    ip: str
+    user_agent: str
+    origin: str | None
+    opted_out: bool  # a DNT: 1 or Sec-GPC: 1 header
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What taking views in needs: Redis, the day's visitor secrets, sites, the drainer."""
+
+    redis: Redis
+    secrets: dict[date, bytes]
+    sites: SiteBook
+    drainer: inbox.Drainer
+
+
+def accept(intake: Intake, raw: Any, sender: Sender, now: datetime) -> str:
+    """Queue one view from a browser; return COUNTED, BOT or NOT_COUNTED.
+
+    Raise EventError (or RefusedEventError) for a view that cannot count, and UnknownSiteError
+    for a site nobody registered.
+    """
+    view = parse_event(raw)
+    site = intake.sites.get(intake.redis, view.site)
+    check_origin(site, view, sender.origin)
+    if site.honor_dnt and (view.dnt or sender.opted_out):
+        return NOT_COUNTED
+    agent = sender.user_agent[:MAX_USER_AGENT]
+    seen = visit(intake.redis, intake.secrets, site, view, now, sender.ip, agent)
+    inbox.queue(intake.redis, seen)
+    intake.drainer.filled(site.name)
+    return BOT if seen.agent.bot else COUNTED
+
+
+def _server_event(
+    intake: Intake, held: Grant, raw: Any, now: datetime
+) -> tuple[Site, PageView, datetime]:
+    view = parse_event(raw, server_side=True)
+    if not held.can_ingest(view.site):
+        raise RefusedEventError(f"this token may not send views of {view.site}")
+    site = intake.sites.get(intake.redis, view.site)
+    check_origin(site, view, None)
+    return site, view, check_time(site, view.timestamp, now)
+
+
+def count_batch(
+    intake: Intake,
+    held: Grant,
+    events: list[Any],
+    now: datetime,
+    status_of: Callable[[Exception], int],
+    key: str | None,
+) -> tuple[str, bool]:
+    """Count a batch of server-side views; return its JSON answer and whether it is a replay.
+
+    Each event gets a result: 202, or `status_of` its error.  With an Idempotency-Key `key`,
+    a batch sent again gets the answer it got the first time and counts nothing more.
+    """
+    if key is None:
+        return _count_batch(intake, held, events, now, status_of, None), False
+    name, answered = idempotency.claim(intake.redis, held.token_id, key)
+    if answered is not None:
+        return answered, True
+    try:
+        return _count_batch(intake, held, events, now, status_of, name), False
+    except Exception:
+        idempotency.release(intake.redis, name)
+        raise
+
+
+def _count_batch(
+    intake: Intake,
+    held: Grant,
+    events: list[Any],
+    now: datetime,
+    status_of: Callable[[Exception], int],
+    name: str | None,
+) -> str:
+    results: list[dict[str, Any]] = []
+    visits: dict[str, tuple[Site, list[Visit]]] = {}
+    for index, raw in enumerate(events):
+        try:
+            site, view, when = _server_event(intake, held, raw, now)
+        except (ValueError, SiteError) as error:
+            results.append({"index": index, "status": status_of(error), "error": str(error)})
+            continue
+        results.append({"index": index, "status": 202})
+        if site.honor_dnt and view.dnt:
+            continue
+        seen = visit(intake.redis, intake.secrets, site, view, when, view.ip, view.user_agent)
+        visits.setdefault(site.name, (site, []))[1].append(seen)
+    plans = [admitted_plan(intake.redis, site, of_site) for site, of_site in visits.values()]
+    accepted = sum(result["status"] == 202 for result in results)
+    body = {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
+    answer = json.dumps(body, separators=(",", ":"))
+    if name is not None:
+        idempotency.record(intake.redis, plans, now, name, answer)
+    elif plans:
+        record(intake.redis, plans, now)
+    return answer

@@ -1,0 +1,70 @@
+"""What each endpoint allows: the rate-limit budget it spends and who may call it from a page.
+
+Both routers, the fast app (fast.py) and Flask, read these declarations and nothing else:
+an endpoint not listed spends no budget and sends no CORS headers.
+"""
+
+from dataclasses import dataclass
+
+from flask import Flask, Response, request
+
+from page_tracker.web.ratelimit import VIEWS, WRITES
+
+# Any page may call it and read the answer (Access-Control-Allow-Origin: *).
+ANY_ORIGIN = "any origin"
+# Any page may send it, with a preflight that allows Content-Type but never Authorization: no
+# page can make its visitors' browsers send a token it holds.
+BEACON = "beacon"
+PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, POST",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """An endpoint's budget (a ratelimit key, or None) and its CORS (ANY_ORIGIN, BEACON, None)."""
+
+    budget: str | None = None
+    cors: str | None = None
+
+
+DECLARED = {
+    "counters.hit": Declared(WRITES, ANY_ORIGIN),
+    "counters.create": Declared(WRITES),
+    "counters.create_named": Declared(WRITES),
+    "counters.get": Declared(cors=ANY_ORIGIN),
+    "counters.info": Declared(cors=ANY_ORIGIN),
+    "counters.history": Declared(cors=ANY_ORIGIN),
+    "counters.stats": Declared(cors=ANY_ORIGIN),
+    "badges.badge": Declared(WRITES),
+    "tracking.event": Declared(VIEWS, BEACON),
+    "tracking.pixel": Declared(VIEWS, BEACON),
+    "tracking.script": Declared(cors=BEACON),
+}
+NOTHING = Declared()
+
+
+def cors_headers(endpoint: str | None, method: str) -> dict[str, str]:
+    """Return the CORS headers of an answer of `endpoint` to `method`."""
+    cors = DECLARED.get(endpoint or "", NOTHING).cors
+    if cors is None:
+        return {}
+    if cors == BEACON and method == "OPTIONS":
+        return {"Access-Control-Allow-Origin": "*", **PREFLIGHT}
+    return {"Access-Control-Allow-Origin": "*"}
+
+
+def budgets() -> dict[str, str]:
+    """Return the endpoints that spend a budget, and the budget each spends."""
+    return {name: declared.budget for name, declared in DECLARED.items() if declared.budget}
+
+
+def declare_cors(app: Flask) -> None:
+    """Send each Flask view's declared CORS headers with its answers."""
+
+    @app.after_request
+    def cors(response: Response) -> Response:
+        response.headers.update(cors_headers(request.endpoint, request.method))
+        return response

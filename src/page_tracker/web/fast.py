@@ -1,0 +1,97 @@
+"""The busiest requests, served by a small WSGI app without Flask: hits, badges and beacons.
+
+Every view of every page that counts sends one of these.  Flask's request and app contexts,
+session, signals and hooks cost more CPU than all of a hit's bookkeeping, so these endpoints
+live here only, in every shape (JSONP, HEAD, OPTIONS, the one-segment forms), with their own
+werkzeug routing table.  A request no rule here matches goes on to Flask.  Budgets and CORS
+come from endpoints.DECLARED and errors from errors.answer, as for Flask's views.
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as BaseResponse
+
+from page_tracker.extensions import Runtime, runtime
+from page_tracker.web import badges, counters, params, ratelimit, tracking
+from page_tracker.web.endpoints import DECLARED, NOTHING, cors_headers
+from page_tracker.web.errors import answer, http_error
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Handler = Callable[[Runtime, Request, Mapping[str, str]], BaseResponse]
+DEFAULT = {"namespace": params.DEFAULT_NAMESPACE}
+
+RULES = Map(
+    [
+        Rule("/hit/<namespace>/<key>", endpoint="counters.hit", methods=["GET", "POST"]),
+        Rule("/hit/<key>", endpoint="counters.hit", methods=["GET", "POST"], defaults=DEFAULT),
+        Rule("/badge/<namespace>/<key>.svg", endpoint="badges.badge", methods=["GET"]),
+        Rule("/badge/<key>.svg", endpoint="badges.badge", methods=["GET"], defaults=DEFAULT),
+        Rule("/api/event", endpoint="tracking.event", methods=["POST"]),
+    ],
+    # /hit/default/x and /hit/x name the same counter: answer both rather than redirect.
+    redirect_defaults=False,
+)
+HANDLERS: dict[str, Handler] = {
+    "counters.hit": counters.answer_hit,
+    "badges.badge": badges.answer_badge,
+    "tracking.event": tracking.answer_event,
+}
+
+
+class FastApp:
+    """WSGI app that serves the endpoints of RULES and passes every other request on."""
+
+    def __init__(
+        self, extensions: dict[str, Any], log: logging.Logger, retry_after: int, fallback: WSGIApp
+    ) -> None:
+        self.extensions = extensions
+        self.log = log
+        self.retry_after = retry_after
+        self.fallback = fallback
+        # Matching needs no server name: one adapter serves every request, in every thread.
+        self.routes = RULES.bind("localhost")
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Answer a request of RULES; pass any other to the fallback."""
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        try:
+            endpoint, args = self.routes.match(path, method)
+            response = self._answer(endpoint, args, environ)
+        except NotFound:
+            return self.fallback(environ, start_response)
+        except MethodNotAllowed as refused:
+            valid = list(refused.valid_methods or ["GET"])
+            allowed = sorted({*valid, "OPTIONS"})
+            endpoint, _ = self.routes.match(path, valid[0])
+            response = (
+                BaseResponse(headers={"Allow": ", ".join(allowed)})
+                if method == "OPTIONS"
+                else http_error(refused)
+            )
+        response.headers.update(cors_headers(endpoint, method))
+        # Every answer here is a body built in memory with its Content-Length set: it is sent
+        # as it is, without werkzeug's WSGI adapter (redirects, ranges, streaming), which costs
+        # more than drawing a badge.
+        start_response(response.status, response.headers.to_wsgi_list())
+        return [] if method == "HEAD" else [response.get_data()]
+
+    def _answer(
+        self, endpoint: str, args: Mapping[str, str], environ: dict[str, Any]
+    ) -> BaseResponse:
+        """Return the endpoint's answer, spending its budget first; errors as errors.answer."""
+        sent = Request(environ)
+        handler = HANDLERS[endpoint]
+        budget = DECLARED.get(endpoint, NOTHING).budget
+        limit: ratelimit.RateLimit | None = self.extensions.get(budget) if budget else None
+        try:
+            app = runtime(self.extensions)
+            if limit is None:
+                return handler(app, sent, args)
+            return limit.spend(sent.remote_addr or "", lambda: handler(app, sent, args))
+        except Exception as error:
+            return answer(error, self.log, self.retry_after)

@@ -7,8 +7,10 @@ werkzeug routing table.  A request no rule here matches goes on to Flask.  Budge
 come from endpoints.DECLARED and errors from errors.answer, as for Flask's views.
 """
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -36,6 +38,11 @@ RULES = Map(
     # /hit/default/x and /hit/x name the same counter: answer both rather than redirect.
     redirect_defaults=False,
 )
+# The static start of every rule: any other path goes to Flask without being matched.
+PREFIXES = tuple({rule.rule.split("<", 1)[0] for rule in RULES.iter_rules()})
+# Paths longer than this are matched anew each time rather than remembered: no hostile stream
+# of long paths can grow the cache's memory past MATCHED x MAX_REMEMBERED.
+MATCHED, MAX_REMEMBERED = 4096, 256
 HANDLERS: dict[str, Handler] = {
     "counters.hit": counters.answer_hit,
     "badges.badge": badges.answer_badge,
@@ -55,12 +62,17 @@ class FastApp:
         self.fallback = fallback
         # Matching needs no server name: one adapter serves every request, in every thread.
         self.routes = RULES.bind("localhost")
+        # Every view of a page sends the same few paths: each is matched once.
+        self._remembered = functools.lru_cache(maxsize=MATCHED)(self._match)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Answer a request of RULES; pass any other to the fallback."""
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        if not path.startswith(PREFIXES):
+            return self.fallback(environ, start_response)
+        match = self._remembered if len(path) <= MAX_REMEMBERED else self._match
         try:
-            endpoint, args = self.routes.match(path, method)
+            endpoint, args = match(path, method)
             response = self._answer(endpoint, args, environ)
         except NotFound:
             return self.fallback(environ, start_response)
@@ -79,6 +91,11 @@ class FastApp:
         # more than drawing a badge.
         start_response(response.status, response.headers.to_wsgi_list())
         return [] if method == "HEAD" else [response.get_data()]
+
+    def _match(self, path: str, method: str) -> tuple[str, Mapping[str, str]]:
+        """Return the endpoint of `path` and its arguments, which callers share and only read."""
+        endpoint, args = self.routes.match(path, method)
+        return endpoint, MappingProxyType(args)
 
     def _answer(
         self, endpoint: str, args: Mapping[str, str], environ: dict[str, Any]

@@ -12,6 +12,7 @@ from page_tracker.services import idempotency
 from page_tracker.services.ingest import inbox
 from page_tracker.services.ingest.agents import MAX_USER_AGENT
 from page_tracker.services.ingest.events import (
+    EventError,
     PageView,
     RefusedEventError,
     check_origin,
@@ -113,7 +114,7 @@ def _count_batch(
     for index, raw in enumerate(events):
         try:
             site, view, when = _server_event(intake, held, raw, now)
-        except (ValueError, SiteError) as error:
+        except (EventError, SiteError) as error:
             results.append({"index": index, "status": status_of(error), "error": str(error)})
             continue
         results.append({"index": index, "status": 202})

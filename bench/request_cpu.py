@@ -22,7 +22,7 @@ BEACON = json.dumps({"site": "bench", "url": "https://bench.test/home",
 REQUESTS = {
     "GET /": {"path": "/"},
     "GET /hit/bench/home": {"path": "/hit/bench/home"},
-    # A JSONP callback sends a hit through Flask rather than the hot path: the two side by side.
+    # A JSONP hit: served by the fast app too, as every shape of a hit is.
     "GET /hit/bench/home?callback=f": {"path": "/hit/bench/home", "query_string": "callback=f"},
     "GET /badge/bench/badge.svg": {"path": "/badge/bench/badge.svg"},
     "POST /api/event": {"path": "/api/event", "method": "POST", "data": BEACON,

@@ -22,6 +22,11 @@ from page_tracker.store.connection import connect
 DEFAULT_DATA_DIR = platformdirs.user_data_path("page-tracker")
 
 
+def _count(envvar: str) -> dict[str, Any]:
+    """Return the settings of an option that counts something: at least 1, by default 2."""
+    return {"default": 2, "show_default": True, "envvar": envvar, "type": click.IntRange(min=1)}
+
+
 @click.group()
 def main() -> None:
     """page-tracker: a self-hosted page-view tracker on Redis."""
@@ -30,22 +35,8 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="PAGE_TRACKER_HOST")
 @click.option("--port", default=8000, show_default=True, envvar="PAGE_TRACKER_PORT")
-@click.option(
-    "--workers",
-    default=2,
-    show_default=True,
-    envvar="PAGE_TRACKER_WORKERS",
-    type=click.IntRange(min=1),
-    help="Worker processes.",
-)
-@click.option(
-    "--threads",
-    default=2,
-    show_default=True,
-    envvar="PAGE_TRACKER_THREADS",
-    type=click.IntRange(min=1),
-    help="Request threads in each worker.",
-)
+@click.option("--workers", **_count("PAGE_TRACKER_WORKERS"), help="Worker processes.")
+@click.option("--threads", **_count("PAGE_TRACKER_THREADS"), help="Request threads in each worker.")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -37,6 +37,8 @@ def _query(name: str, schema: dict[str, Any], *, required: bool = False) -> dict
     return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
+# The series and the top lists of a site's figures.
+_LISTS = ("series", "pages", "referrers", "sources", *stats.GROUPS.values())
 _CALLBACK = _query("callback", {"type": "string", "pattern": f"^{CALLBACK.pattern}$"})
 _TOKEN = _query("token", {"type": "string"})
 
@@ -517,18 +519,10 @@ def _responses() -> dict[str, Any]:
             "A site's figures",
             {
                 "site": _NAME,
-                "tz": {"type": "string"},
-                "from": {"type": "string"},
-                "to": {"type": "string"},
+                **{key: {"type": "string"} for key in ("tz", "from", "to")},
                 "interval": {"enum": ["hour", "day"]},
                 "totals": {"type": "object"},
-                "series": {"type": "array"},
-                "pages": {"type": "array"},
-                "referrers": {"type": "array"},
-                "sources": {"type": "array"},
-                "browsers": {"type": "array"},
-                "os": {"type": "array"},
-                "devices": {"type": "array"},
+                **{key: {"type": "array"} for key in _LISTS},
             },
         ),
         "History": _json(

@@ -1,7 +1,7 @@
 """What a User-Agent says of a visitor: a bot, or a browser on an OS and a kind of device."""
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import ua_parser
 from crawlerdetect import CrawlerDetect
@@ -11,8 +11,7 @@ MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Firef
 _CRAWLERS = CrawlerDetect()
 
 
-@dataclass(frozen=True)
-class Agent:
+class Agent(NamedTuple):
     """What a User-Agent says of the visitor: a bot, or a browser on an OS and a device."""
 
     bot: bool

@@ -32,7 +32,7 @@ REQUESTS = {
 COUNT = 10_000
 
 
-def _start_response(
+def start_response(
     status: str, headers: list[tuple[str, str]], exc_info: object = None
 ) -> Callable[[bytes], object]:
     return lambda _: None
@@ -55,7 +55,7 @@ def main() -> None:
             body = environ["wsgi.input"].read()
 
             def call(environ: dict[str, object] = environ, body: bytes = body) -> None:
-                response = app({**environ, "wsgi.input": io.BytesIO(body)}, _start_response)
+                response = app({**environ, "wsgi.input": io.BytesIO(body)}, start_response)
                 b"".join(response)
                 if hasattr(response, "close"):  # WSGI: close it if it can be closed
                     response.close()

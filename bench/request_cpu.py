@@ -7,9 +7,12 @@ import io
 import json
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from flask import Flask
 from werkzeug.test import EnvironBuilder
 
 from bench.__main__ import CHROME
@@ -38,30 +41,43 @@ def start_response(
     return lambda _: None
 
 
-def main() -> None:
-    """Call each request COUNT times through the WSGI app and print the cost of one call."""
+def _caller(app: Flask, request: dict[str, Any]) -> Callable[[], None]:
+    environ = EnvironBuilder(
+        **request,
+        environ_base={"REMOTE_ADDR": "192.0.2.1"},
+        headers=[("User-Agent", CHROME), ("Origin", "https://bench.test")],
+    ).get_environ()
+    body = environ["wsgi.input"].read()
+
+    def call() -> None:
+        response = app({**environ, "wsgi.input": io.BytesIO(body)}, start_response)
+        b"".join(response)
+        if hasattr(response, "close"):  # WSGI: close it if it can be closed
+            response.close()
+
+    return call
+
+
+@contextmanager
+def prepared() -> Iterator[list[tuple[str, Callable[[], None]]]]:
+    """Yield each of REQUESTS as a call into an app on a throwaway Redis, warmed up."""
     with (
         tempfile.TemporaryDirectory() as data,
         RedisServer(Path(data), port=free_port(), persist=False) as redis_server,
     ):
         app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": "", "VIEW_RATE_LIMIT": ""})
         sites.add(app.extensions["page_tracker.redis"], sites.make_site("bench", ["bench.test"]))
-        for name, request in REQUESTS.items():
-            environ = EnvironBuilder(
-                **request,  # type: ignore[arg-type]
-                environ_base={"REMOTE_ADDR": "192.0.2.1"},
-                headers=[("User-Agent", CHROME), ("Origin", "https://bench.test")],
-            ).get_environ()
-            body = environ["wsgi.input"].read()
-
-            def call(environ: dict[str, object] = environ, body: bytes = body) -> None:
-                response = app({**environ, "wsgi.input": io.BytesIO(body)}, start_response)
-                b"".join(response)
-                if hasattr(response, "close"):  # WSGI: close it if it can be closed
-                    response.close()
-
-            for _ in range(500):
+        calls = [(name, _caller(app, request)) for name, request in REQUESTS.items()]
+        for _, call in calls:
+            for _ in range(500):  # caches filled, connections open
                 call()
+        yield calls
+
+
+def main() -> None:
+    """Call each request COUNT times through the WSGI app and print the cost of one call."""
+    with prepared() as calls:
+        for name, call in calls:
             wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(COUNT):
                 call()

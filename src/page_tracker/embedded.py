@@ -52,10 +52,10 @@ def free_port() -> int:
         return port
 
 
-def die_with_parent() -> None:
-    """Ask Linux to send this process SIGTERM when its parent dies, so nothing is orphaned."""
+def die_with_parent(how: signal.Signals = signal.SIGTERM) -> None:
+    """Ask Linux to send this process `how` when its parent dies, so nothing is orphaned."""
     if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, how)
 
 
 class RedisServer:

@@ -1,5 +1,6 @@
 """The production WSGI server: granian, with worker processes each running blocking threads."""
 
+import signal
 from multiprocessing.util import Finalize
 
 from flask import Flask
@@ -17,8 +18,10 @@ WORKER_STOP_S = 10
 
 def _app_in_worker(_target: str) -> Flask:
     # Runs in each worker process.  If `serve` is killed outright, its workers exit too rather
-    # than live on as orphans holding the port.
-    die_with_parent()
+    # than live on as orphans holding the port.  SIGKILL, not SIGTERM: now and then a worker
+    # misses SIGTERM (see WORKER_STOP_S), and with `serve` gone nothing would kill it later.
+    # What it answered and had not counted waits in Redis for the next `serve`.
+    die_with_parent(signal.SIGKILL)
     app = create_app()
     # A worker is a multiprocessing child: atexit does not run there, its finalizers do.  So a
     # stopping worker counts the beacons it answered before it exits.

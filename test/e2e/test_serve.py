@@ -48,9 +48,13 @@ def test_count_survives_a_restart_and_no_process_is_left(
     assert second.stop(how) == 0
 
 
-def test_a_killed_serve_takes_its_redis_with_it(tmp_path: Path, start_server: Serve) -> None:
+def test_a_killed_serve_takes_its_redis_and_workers_with_it(
+    tmp_path: Path, start_server: Serve
+) -> None:
     server = start(start_server, tmp_path)
-    (redis_server,) = [p for p in server.descendants() if "server" in p.name()]
+    started = server.descendants()
+    assert sum("server" in p.name() for p in started) == 1
+    assert len(started) == 3  # the embedded Redis and two workers
     server.stop(signal.SIGKILL)
-    redis_server.wait(timeout=10)
-    assert running([redis_server]) == []
+    psutil.wait_procs(started, timeout=10)
+    assert running(started) == []

@@ -75,10 +75,18 @@ def span(today: date, name: str | None, first: str | None, last: str | None) -> 
     return Span(name, today - timedelta(days=RANGES[name][1] - 1), today)
 
 
-def figures(redis: Redis, site: Site, asked: Span, now: datetime) -> dict[str, Any]:
-    """Return the site's totals, series and top lists over `asked`, with every view so far."""
+def figures(
+    redis: Redis, site: Site, asked: Span, now: datetime, *, with_now: bool = False
+) -> dict[str, Any]:
+    """Return the site's totals, series and top lists over `asked`, with every view so far.
+
+    `with_now` adds the visitors of the last NOW_MINUTES minutes as "now".
+    """
     inbox.settle(redis, site, now)
-    return stats(redis, site, asked.first, asked.last, local_day(site, now))
+    found = stats(redis, site, asked.first, asked.last, local_day(site, now))
+    if with_now:
+        found["now"] = _visitors_now(redis, site, now)
+    return found
 
 
 def live_totals(redis: Redis, site: Site, asked: Span, now: datetime) -> dict[str, Any]:
@@ -88,12 +96,6 @@ def live_totals(redis: Redis, site: Site, asked: Span, now: datetime) -> dict[st
         "totals": totals(redis, site, asked.first, asked.last),
         "now": _visitors_now(redis, site, now),
     }
-
-
-def visitors_now(redis: Redis, site: Site, now: datetime) -> int:
-    """Return the distinct visitors of the last NOW_MINUTES minutes, with every view so far."""
-    inbox.settle(redis, site, now)
-    return _visitors_now(redis, site, now)
 
 
 def ranking_keys(site: Site, kind: str, first: date, last: date, today: date) -> list[str]:

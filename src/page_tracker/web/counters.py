@@ -56,11 +56,10 @@ def shape(response: Response) -> Response:
 
 
 def count_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) -> int:
-    """Count a hit by the client at `ip` and return the counter's new value.
+    """Count a hit on a checked counter name by the client at `ip`; return the new value.
 
     The visitor id is today's keyed hash of IP and User-Agent; the IP is never stored.
     """
-    namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     visitor = counters.visitor_id(app.redis, app.now, ip, user_agent, app.secrets)
     return counters.hit(app.redis, app.policy, namespace, key, app.now, visitor)
 
@@ -69,8 +68,10 @@ def answer_hit(app: Runtime, sent: Request, names: Mapping[str, str]) -> Respons
     """Count a hit, creating the counter on its first (served by fast.py)."""
     if sent.query_string:  # a bad callback is refused before anything is counted
         params.jsonp_callback(sent.args)
+    namespace = params.name(names["namespace"], "namespace")
+    key = params.name(names["key"], "key")
     ip, agent = sent.remote_addr or "", sent.headers.get("User-Agent", "")
-    response = json_response({"value": count_hit(app, names["namespace"], names["key"], ip, agent)})
+    response = json_response({"value": count_hit(app, namespace, key, ip, agent)})
     if sent.query_string:
         params.jsonp(response, sent.args)
     return response

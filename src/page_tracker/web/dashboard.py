@@ -198,8 +198,7 @@ def site(grant: sites.Grant, site: sites.Site) -> str:
     """Show a site's views and visitors over a range, its top lists and who is here now."""
     app = runtime()
     asked = _asked(app, site)
-    figures = stats.figures(app.redis, site, asked, app.now)
-    figures["now"] = stats.visitors_now(app.redis, site, app.now)
+    figures = stats.figures(app.redis, site, asked, app.now, with_now=True)
     hourly = figures["interval"] == "hour"
     points = [
         charts.Point(p["time"][11:16] if hourly else p["time"][5:], p["views"], p["visitors"])

@@ -114,14 +114,16 @@ def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis)
 def test_a_record_nothing_can_read_is_dropped_and_the_rest_counted(
     redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    redis_client.rpush(keys.inbox("shop"), "not json", json.dumps([99, 1]))
+    unreadable = ["not json", json.dumps([99, 1]), "2 inf - []", "2 1.5 - [1]", "2 1.5 a,b []"]
+    redis_client.rpush(keys.inbox("shop"), *unreadable)
     inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
     with caplog.at_level(logging.ERROR):
         assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1
     assert redis_client.llen(keys.inbox("shop")) == 0
-    assert len([r for r in caplog.records if "set aside an inbox record" in r.message]) == 2
-    assert redis_client.lrange(keys.inbox_rejects("shop"), 0, -1) == ["not json", "[99, 1]"]
+    set_aside = [r for r in caplog.records if "set aside an inbox record" in r.message]
+    assert len(set_aside) == len(unreadable)
+    assert redis_client.lrange(keys.inbox_rejects("shop"), 0, -1) == unreadable
 
 
 def test_a_record_that_cannot_be_stored_is_set_aside_and_the_inbox_goes_on(
@@ -129,9 +131,11 @@ def test_a_record_that_cannot_be_stored_is_set_aside_and_the_inbox_goes_on(
 ) -> None:
     # A lone surrogate decodes, but no Redis command can carry it: before, the drainer failed
     # on it at every round and every later view of the site waited uncounted.
-    fields = json.loads(inbox.encode(visit(redis_client, "/a", "10.0.0.1")))
-    fields[2] = "/\ud800x"
-    bad = json.dumps(fields)  # the surrogate escaped: the record itself is ASCII
+    version, when, visitor, what = inbox.encode(visit(redis_client, "/a", "10.0.0.1")).split(" ", 3)
+    fields = json.loads(what)
+    fields[0] = "/\ud800x"
+    # The surrogate escaped: the record itself is ASCII.
+    bad = " ".join((version, when, visitor, json.dumps(fields)))
     redis_client.rpush(keys.inbox("shop"), bad)
     inbox.queue(redis_client, visit(redis_client, "/b", "10.0.0.2"))
     assert inbox.drain(redis_client, SITE, WHEN)
@@ -176,12 +180,25 @@ def test_a_drainer_round_retries_a_busy_inbox(redis_client: redis.Redis) -> None
 def test_a_record_of_an_unknown_version_is_dropped(
     redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    record = json.loads(inbox.encode(visit(redis_client, "/a", "10.0.0.1")))
-    redis_client.rpush(keys.inbox("shop"), json.dumps([inbox.VERSION + 1, *record[1:]]))
+    _, rest = inbox.encode(visit(redis_client, "/a", "10.0.0.1")).split(" ", 1)
+    redis_client.rpush(keys.inbox("shop"), f"{int(inbox.VERSION) + 1} {rest}")
     with caplog.at_level(logging.ERROR):
         assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 0
     assert "unknown version" in caplog.text
+
+
+def test_a_record_an_older_worker_left_is_counted(redis_client: redis.Redis) -> None:
+    # Version 1 was one JSON array: views answered before an upgrade still count after it.
+    seen = visit(redis_client, "/old", "10.0.0.1")
+    view, agent = seen.view, seen.agent
+    when = seen.when.timestamp()
+    old = [1, when, view.page, view.host, view.referrer, view.source, *agent, seen.visitor]
+    assert inbox.decode("shop", json.dumps(old, separators=(",", ":"))) == seen
+    redis_client.rpush(keys.inbox("shop"), json.dumps(old, separators=(",", ":")))
+    assert inbox.drain(redis_client, SITE, WHEN)
+    assert views(redis_client) == 1
+    assert redis_client.zscore(keys.day_ranking("shop", WHEN.date(), "pages"), "/old") == 1
 
 
 def wait_for(condition: Callable[[], bool]) -> bool:

@@ -27,19 +27,19 @@ class Plan:
     # The day's ranking sets this plan adds to, by name: (day, kind) of each.
     day_rankings: dict[str, tuple[date, str]] = field(default_factory=dict)
 
-    def count(self, kind: str, key: str, member: str, expire_at: int) -> None:
-        """Add 1 to `member` of hash (kind 'h') or sorted set (kind 'z') `key`."""
+    def count(self, kind: str, key: str, member: str, expire_at: int, amount: int = 1) -> None:
+        """Add `amount` to `member` of hash (kind 'h') or sorted set (kind 'z') `key`."""
         entry = self.counts.get(key)
         if entry is None:
             entry = self.counts[key] = (kind, expire_at, Counter())
-        entry[2][member] += 1
+        entry[2][member] += amount
 
-    def add(self, key: str, element: str, expire_at: int) -> None:
-        """Add `element` to HyperLogLog `key`."""
+    def add(self, key: str, elements: Iterable[str], expire_at: int) -> None:
+        """Add `elements` to HyperLogLog `key`."""
         entry = self.sketches.get(key)
         if entry is None:
             entry = self.sketches[key] = (expire_at, set())
-        entry[1].add(element)
+        entry[1].update(elements)
 
     def arguments(self, now: int) -> tuple[list[str], list[str | int]]:
         """Return the KEYS and ARGV of ingest.lua for this plan, applied at unix time `now`."""

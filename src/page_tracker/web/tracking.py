@@ -62,15 +62,18 @@ ANSWERS = {
 
 
 def _sender(sent: Request, origin: str | None) -> intake.Sender:
-    headers = sent.headers
-    opted_out = headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1"
-    return intake.Sender(sent.remote_addr or "", headers.get("User-Agent", ""), origin, opted_out)
+    # Read from the WSGI environ: every beacon asks, and werkzeug's headers cost a few times more.
+    environ = sent.environ
+    opted_out = environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
+    user_agent = environ.get("HTTP_USER_AGENT", "")
+    return intake.Sender(sent.remote_addr or "", user_agent, origin, opted_out)
 
 
 def answer_event(app: Runtime, sent: Request, _: Mapping[str, str]) -> Response:
     """Count one page view sent by the script: {site, url, referrer, width, dnt} (fast.py)."""
     raw = _json_body(sent, MAX_EVENT_BYTES)
-    outcome = intake.accept(app.intake, raw, _sender(sent, sent.headers.get("Origin")), app.now)
+    origin = sent.environ.get("HTTP_ORIGIN")
+    outcome = intake.accept(app.intake, raw, _sender(sent, origin), app.now)
     return Response(ANSWERS[outcome], 202, mimetype="application/json")
 
 

@@ -72,13 +72,14 @@ def parse_event(event: Any, *, server_side: bool = False) -> PageView:
     if url is None:
         raise EventError("url is required: the page's address")
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname:
-        host: str | None = parts.hostname
-    elif server_side and url.startswith("/") and not url.startswith("//"):
+    host = parts.hostname  # read once: the property parses the address again at every read
+    if not (parts.scheme in ("http", "https") and host):
+        if not (server_side and url.startswith("/") and not url.startswith("//")):
+            allowed = "an absolute http(s) URL" + (
+                " or a path starting with /" if server_side else ""
+            )
+            raise EventError(f"url must be {allowed}, got {url[:100]!r}")
         host = None
-    else:
-        allowed = "an absolute http(s) URL" + (" or a path starting with /" if server_side else "")
-        raise EventError(f"url must be {allowed}, got {url[:100]!r}")
     width = event.get("width")
     if width is not None and (
         isinstance(width, bool) or not isinstance(width, int) or not 0 <= width <= MAX_WIDTH

@@ -39,28 +39,22 @@ READ_WAIT_S = 2.0
 MAX_PAUSE_S = 5.0
 # How long a stopping worker spends counting what it answered (granian kills it after 10 s).
 FLUSH_S = 5.0
-VERSION = 1
+# A record is "2 <when> <visitor or -> <what>": what was viewed and by which kind of agent, as
+# JSON.  Many views share their what: each worker encodes, checks and decodes it once.
+VERSION = "2"
+NO_VISITOR = "-"
 
 
 def encode(visit: Visit) -> str:
     """Return `visit` as an inbox record."""
     view, agent = visit.view, visit.agent
-    return json.dumps(
-        [
-            VERSION,
-            visit.when.timestamp(),
-            view.page,
-            view.host,
-            view.referrer,
-            view.source,
-            agent.bot,
-            agent.browser,
-            agent.os,
-            agent.device,
-            visit.visitor,
-        ],
-        separators=(",", ":"),
-    )
+    what = _what_of(view.page, view.host, view.referrer, view.source, *agent)
+    return f"{VERSION} {visit.when.timestamp()!r} {visit.visitor or NO_VISITOR} {what}"
+
+
+@lru_cache(maxsize=4096)
+def _what_of(*fields: object) -> str:
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def _text(value: object, *, optional: bool = True) -> bool:
@@ -79,35 +73,52 @@ def _text(value: object, *, optional: bool = True) -> bool:
 
 def decode(site: str, record: str) -> Visit:
     """Return the visit an inbox record of `site` holds; raise ValueError if it holds none."""
+    if record.startswith("[1,"):
+        record = _upgraded(record)
     try:
-        version, when, page, host, referrer, source, bot, browser, system, device, visitor = (
-            json.loads(record)
-        )
-    except (TypeError, ValueError) as error:
+        version, stamp, visitor, what = record.split(" ", 3)
+        when = float(stamp)
+    except ValueError as error:
         raise ValueError(f"not an inbox record: {record[:100]!r}") from error
     if version != VERSION:
         raise ValueError(f"inbox record of unknown version {version!r}")
-    # Whatever was checked when the view came in, what is counted must be countable: one
-    # record that cannot be stored would otherwise stop its site's inbox for good.
-    if not (
-        isinstance(when, int | float)
-        and math.isfinite(when)
-        and isinstance(bot, bool)
-        and _text(page, optional=False)
-        and all(map(_text, (host, referrer, source, visitor)))
-        and all(_text(text, optional=False) for text in (browser, system, device))
-    ):
+    if not math.isfinite(when) or not (visitor == NO_VISITOR or visitor.isalnum()):
         raise ValueError(f"inbox record with fields of the wrong kind: {record[:100]!r}")
+    view, agent = _seen(site, what)
     return Visit(
-        PageView(site, host, page, referrer, source),
+        view,
         datetime.fromtimestamp(when, UTC),
-        _agent(bot, browser, system, device),
-        visitor,
+        agent,
+        None if visitor == NO_VISITOR else visitor,
     )
 
 
-# Records repeat a few agents: one object each saves building them over and over.
-_agent = lru_cache(maxsize=1024)(Agent)
+@lru_cache(maxsize=4096)
+def _seen(site: str, what: str) -> tuple[PageView, Agent]:
+    try:
+        page, host, referrer, source, bot, browser, system, device = json.loads(what)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"not an inbox record: {what[:100]!r}") from error
+    # Whatever was checked when the view came in, what is counted must be countable: one
+    # record that cannot be stored would otherwise stop its site's inbox for good.
+    if not (
+        isinstance(bot, bool)
+        and _text(page, optional=False)
+        and all(map(_text, (host, referrer, source)))
+        and all(_text(text, optional=False) for text in (browser, system, device))
+    ):
+        raise ValueError(f"inbox record with fields of the wrong kind: {what[:100]!r}")
+    return PageView(site, host, page, referrer, source), Agent(bot, browser, system, device)
+
+
+def _upgraded(record: str) -> str:
+    """Return a record of version 1 (a JSON array), which an older worker may have left."""
+    try:
+        _, when, *what, visitor = json.loads(record)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"not an inbox record: {record[:100]!r}") from error
+    # decode checks what it turns into: a visitor that is not text, say, fails there.
+    return f"{VERSION} {when!r} {visitor or NO_VISITOR} {json.dumps(what)}"
 
 
 def queue(redis: Redis, visit: Visit) -> None:

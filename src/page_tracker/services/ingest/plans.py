@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from redis import Redis
 
+from page_tracker.services.ingest.agents import Agent
 from page_tracker.services.ingest.visits import Visit
 from page_tracker.services.sites import Site, local_day
 from page_tracker.store import analytics as store
@@ -17,6 +18,8 @@ MAX_DISTINCT_PER_DAY = 5000
 OTHER = "(other)"
 # "Right now" means the last five minutes.
 NOW_MINUTES = 5
+# What a view counts under: its page, host, referrer and source.
+_What = tuple[str, str | None, str | None, str | None]
 
 
 def expires_at(site: Site, day: date) -> int:
@@ -59,13 +62,13 @@ class _DayKeys:
         )
 
 
-def _ranked_members(site: Site, visit: Visit) -> list[tuple[str, str]]:
-    view = visit.view
-    ranked = [("pages", view.page)]
-    if view.referrer and view.referrer != view.host and not site.allows(view.referrer):
-        ranked.append(("referrers", view.referrer))
-    if view.source:
-        ranked.append(("sources", view.source))
+def _ranked_members(site: Site, what: "_What") -> list[tuple[str, str]]:
+    page, host, referrer, source = what
+    ranked = [("pages", page)]
+    if referrer and referrer != host and not site.allows(referrer):
+        ranked.append(("referrers", referrer))
+    if source:
+        ranked.append(("sources", source))
     return ranked
 
 
@@ -115,51 +118,72 @@ def _folded(site: Site, visit: Visit, refused: dict[tuple[date, str], set[str]])
 
 def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
     """Return the writes that count `visits` of `site`."""
-    writes = store.Plan()
-    name, zone = site.name, site.zone
-    views = 0
-    # A batch's views fall on a few days: work out each day's keys once.
-    days: dict[date, _DayKeys] = {}
+    # Most views of a batch repeat a page, an agent and an hour: they are tallied first, and
+    # each group is written once, with its count.
+    tally: dict[tuple[date, int, _What, Agent], int] = {}
+    # Visitors by (day, hour, page, minute), the keys of the sketches they go into.
+    visitors: dict[tuple[date, int, str, int], set[str]] = {}
+    zone = site.zone
     for visit in visits:
         local = visit.when.astimezone(zone)
-        day = local.date()
-        on = days.get(day)
-        if on is None:
-            on = days[day] = _DayKeys.of(site, day)
-            writes.day_rankings.update(
-                (of_day, (day, kind)) for kind, (of_day, _) in on.rankings.items()
-            )
-        expire = on.expire
-        if visit.agent.bot:
-            writes.count("h", on.counts, "bots", expire)
+        day, hour = local.date(), local.hour
+        view = visit.view
+        group = (day, hour, (view.page, view.host, view.referrer, view.source), visit.agent)
+        tally[group] = tally.get(group, 0) + 1
+        if visit.visitor is not None and not visit.agent.bot:
+            sketches = day, hour, view.page, int(visit.when.timestamp()) // 60
+            seen = visitors.get(sketches)
+            if seen is None:
+                seen = visitors[sketches] = set()
+            seen.add(visit.visitor)
+    writes = store.Plan()
+    days = _Days(site, writes)
+    views = 0
+    for (day, hour, what, agent), count in tally.items():
+        on = days[day]
+        if agent.bot:
+            writes.count("h", on.counts, "bots", on.expire, count)
             continue
-        agent, view = visit.agent, visit.view
-        views += 1
-        for field in (
+        views += count
+        fields = (
             "views",
-            f"h{local.hour:02d}",
-            "b:" + agent.browser,
-            "o:" + agent.os,
-            "d:" + agent.device,
-        ):
-            writes.count("h", on.counts, field, expire)
-        for kind, member in _ranked_members(site, visit):
+            f"h{hour:02d}",
+            f"b:{agent.browser}",
+            f"o:{agent.os}",
+            f"d:{agent.device}",
+        )
+        for field in fields:
+            writes.count("h", on.counts, field, on.expire, count)
+        for kind, member in _ranked_members(site, what):
             of_day, of_month = on.rankings[kind]
-            writes.count("z", of_day, member, expire)
-            writes.count("z", of_month, member, on.month_expire)
-        if visit.visitor is not None:
-            writes.add(on.visitors, visit.visitor, expire)
-            writes.add(on.hours[local.hour], visit.visitor, expire)
-            writes.add(keys.page_visitors(name, day, view.page), visit.visitor, expire)
-            # Visitors right now: one sketch a minute, kept for NOW_MINUTES (a late view's
-            # sketch expires at once).
-            minute = int(visit.when.timestamp()) // 60
-            writes.add(
-                keys.minute_visitors(name, minute), visit.visitor, (minute + NOW_MINUTES) * 60
-            )
+            writes.count("z", of_day, member, on.expire, count)
+            writes.count("z", of_month, member, on.month_expire, count)
+    for (day, hour, page, minute), seen in visitors.items():
+        on = days[day]
+        writes.add(on.visitors, seen, on.expire)
+        writes.add(on.hours[hour], seen, on.expire)
+        writes.add(keys.page_visitors(site.name, day, page), seen, on.expire)
+        # Visitors right now: one sketch a minute, kept for NOW_MINUTES (a late view's sketch
+        # expires at once).
+        writes.add(keys.minute_visitors(site.name, minute), seen, (minute + NOW_MINUTES) * 60)
     if views:
-        writes.channel, writes.message = keys.live_channel(name), str(views)
+        writes.channel, writes.message = keys.live_channel(site.name), str(views)
     return writes
+
+
+class _Days(dict[date, _DayKeys]):
+    """The keys of each day a plan writes, worked out once a day and noted in the plan."""
+
+    def __init__(self, site: Site, writes: store.Plan) -> None:
+        super().__init__()
+        self.site, self.writes = site, writes
+
+    def __missing__(self, day: date) -> _DayKeys:
+        on = self[day] = _DayKeys.of(self.site, day)
+        self.writes.day_rankings.update(
+            (of_day, (day, kind)) for kind, (of_day, _) in on.rankings.items()
+        )
+        return on
 
 
 def record(redis: Redis, plans: Sequence[store.Plan], now: datetime) -> None:

@@ -90,17 +90,15 @@ def parse_event(event: Any, *, server_side: bool = False) -> PageView:
         raise EventError("dnt must be true or false")
     referrer = _text(event, "referrer", MAX_URL)
     source = parse_qs(parts.query).get("utm_source", [None])[0] if parts.query else None
-    view = PageView(
-        site=site,
-        host=host,
-        page=(parts.path or "/")[:MAX_PAGE],
-        referrer=referrer_host(referrer) if referrer else None,
-        source=source.strip().lower()[:MAX_SOURCE] or None if source else None,
-        dnt=dnt,
+    return PageView(
+        site,
+        host,
+        (parts.path or "/")[:MAX_PAGE],
+        referrer_host(referrer) if referrer else None,
+        source.strip().lower()[:MAX_SOURCE] or None if source else None,
+        dnt,
+        *(_sent_by_server(event) if server_side else ()),
     )
-    if not server_side:
-        return view
-    return _server_side(view, event)
 
 
 # A host name as DNS has them: dot-separated labels of letters (any script), digits, - and _.
@@ -127,7 +125,8 @@ def referrer_host(referrer: str) -> str | None:
     return host
 
 
-def _server_side(view: PageView, event: Mapping[str, Any]) -> PageView:
+def _sent_by_server(event: Mapping[str, Any]) -> tuple[str | None, str | None, float | None]:
+    """Return the ip, user_agent and timestamp a server may send with a view, checked."""
     ip = _text(event, "ip", 64)
     if ip is not None:
         try:
@@ -139,17 +138,7 @@ def _server_side(view: PageView, event: Mapping[str, Any]) -> PageView:
         isinstance(timestamp, bool) or not isinstance(timestamp, int | float)
     ):
         raise EventError("timestamp must be a number: seconds since 1970 (UTC)")
-    return PageView(
-        view.site,
-        view.host,
-        view.page,
-        view.referrer,
-        view.source,
-        view.dnt,
-        ip,
-        _text(event, "user_agent", MAX_USER_AGENT),
-        timestamp,
-    )
+    return ip, _text(event, "user_agent", MAX_USER_AGENT), timestamp
 
 
 @lru_cache(maxsize=4096)

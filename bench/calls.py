@@ -1,7 +1,8 @@
 """Function calls per request, counted by cProfile in one process: a figure that does not drift.
 
-Run with `python -m bench.calls`; a beacon's figure includes counting it from the inbox.  On a shared machine req/s moves by a tenth within minutes;
-the number of Python calls a request makes moves only when the code does.
+Run with `python -m bench.calls`; a beacon's figure includes counting it from the inbox.  On a
+shared machine req/s moves by a tenth within minutes; the number of Python calls a request
+makes moves only when the code does.
 """
 
 import cProfile

@@ -1,9 +1,12 @@
 """The `page-tracker` command."""
 
+import ipaddress
 import json
 import os
+import socket
 import sys
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -12,12 +15,12 @@ import platformdirs
 from redis import Redis
 from tqdm import tqdm
 
-from page_tracker import server
+from page_tracker import embedded, server
 from page_tracker.config import ConfigError, load_config
-from page_tracker.embedded import EmbeddedRedisError, RedisServer
+from page_tracker.embedded import EmbeddedRedisError
 from page_tracker.extensions import system_clock
-from page_tracker.services import sites, transfer
-from page_tracker.store.connection import connect
+from page_tracker.services import sessions, sites, transfer
+from page_tracker.store.connection import UNAVAILABLE, connect
 
 DEFAULT_DATA_DIR = platformdirs.user_data_path("page-tracker")
 
@@ -27,9 +30,29 @@ def _count(envvar: str) -> dict[str, Any]:
     return {"default": 2, "show_default": True, "envvar": envvar, "type": click.IntRange(min=1)}
 
 
+DATA_DIR_HELP = (
+    "Where the embedded Redis keeps its data, used when REDIS_URL is unset.  Commands use the "
+    "server `serve` runs there, or start one for as long as they run."
+)
+
+
+def _data_dir_option(default: Path | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default,
+        show_default=default is not None,
+        envvar="PAGE_TRACKER_DATA_DIR",
+        help=DATA_DIR_HELP,
+    )
+
+
 @click.group()
-def main() -> None:
+@_data_dir_option(DEFAULT_DATA_DIR)
+@click.pass_context
+def main(context: click.Context, data_dir: Path) -> None:
     """page-tracker: a self-hosted page-view tracker on Redis."""
+    context.obj = data_dir
 
 
 @main.command()
@@ -37,28 +60,77 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, envvar="PAGE_TRACKER_PORT")
 @click.option("--workers", **_count("PAGE_TRACKER_WORKERS"), help="Worker processes.")
 @click.option("--threads", **_count("PAGE_TRACKER_THREADS"), help="Request threads in each worker.")
+@_data_dir_option(None)
 @click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DATA_DIR,
-    show_default=True,
-    envvar="PAGE_TRACKER_DATA_DIR",
-    help="Where the embedded Redis keeps its data (used only when REDIS_URL is unset).",
+    "--sign-in-link/--no-sign-in-link",
+    default=None,
+    help="Print a one-time admin sign-in link while no admin token exists.  "
+    "[default: only when serving on loopback]",
 )
-def serve(host: str, port: int, workers: int, threads: int, data_dir: Path) -> None:
+@click.pass_obj
+def serve(
+    group_data_dir: Path,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    data_dir: Path | None,
+    sign_in_link: bool | None,
+) -> None:
     """Serve page-tracker; start an embedded Redis when REDIS_URL is not set."""
     with ExitStack() as stack:
         if "REDIS_URL" not in os.environ:
-            try:
-                embedded = stack.enter_context(RedisServer(data_dir))
-            except EmbeddedRedisError as error:
-                raise click.ClickException(str(error)) from error
+            data_dir = data_dir or group_data_dir
             # The workers inherit the environment, so they all find the embedded server.
-            os.environ["REDIS_URL"] = embedded.url
+            os.environ["REDIS_URL"] = _embedded(stack, data_dir, serving=True)
             click.echo(f"Embedded Redis keeps its data in {data_dir}")
-        _config()
-        click.echo(f"page-tracker is serving on http://{host}:{port}/")
+        config = _config()
+        base = f"http://{_shown(host)}:{port}"
+        click.echo(f"page-tracker is serving on {base}/")
+        # A link on a terminal is safe on loopback; elsewhere only an operator's flag prints it.
+        if not config["ADMIN_TOKEN"] and (sign_in_link or (sign_in_link is None and _local(host))):
+            _print_sign_in_link(config, base)
         server.run(host, port, workers, threads)
+
+
+def _local(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _shown(host: str) -> str:
+    """Return how a browser names `host`: this machine's name for a wildcard address."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name
+        return host
+    if address.is_unspecified:
+        return socket.gethostname()
+    return f"[{host}]" if address.version == 6 else host
+
+
+def _print_sign_in_link(config: dict[str, Any], base: str) -> None:
+    try:
+        with connect(config["REDIS_URL"], config["REDIS_TIMEOUT"]) as redis:
+            if sites.has_admin_token(redis):
+                return
+            secret = sessions.make_link(redis)
+    except UNAVAILABLE as error:
+        click.echo(f"No sign-in link: Redis did not answer ({error})", err=True)
+        return
+    click.echo(
+        "No admin token exists yet. Sign in as admin with this link (it works once, within "
+        f"24 hours):\n  {base}/dashboard/sign-in/{secret}"
+    )
+
+
+def _embedded(stack: ExitStack, data_dir: Path, *, serving: bool) -> str:
+    try:
+        return stack.enter_context(embedded.data_dir_server(data_dir, serving=serving))
+    except EmbeddedRedisError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _config() -> dict[str, Any]:
@@ -68,10 +140,21 @@ def _config() -> dict[str, Any]:
         raise click.ClickException(str(error)) from error
 
 
-def _redis() -> tuple[Redis, dict[str, Any]]:
-    config = _config()
-    # Bulk transfers wait longer for a reply than a web request would.
-    return connect(config["REDIS_URL"], config["REDIS_TIMEOUT"] * 10), config
+@contextmanager
+def _redis() -> Iterator[tuple[Redis, dict[str, Any]]]:
+    """Yield a client of the Redis that REDIS_URL names, else of the data directory's."""
+    with ExitStack() as stack:
+        environment = dict(os.environ)
+        if "REDIS_URL" not in environment:
+            data_dir = click.get_current_context().find_object(Path)
+            environment["REDIS_URL"] = _embedded(stack, data_dir or DEFAULT_DATA_DIR, serving=False)
+        try:
+            config = load_config(environment)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from error
+        # Bulk transfers wait longer for a reply than a web request would.
+        with connect(config["REDIS_URL"], config["REDIS_TIMEOUT"] * 10) as redis:
+            yield redis, config
 
 
 def _progress(total: int | None, unit: str) -> tqdm:  # type: ignore[type-arg]
@@ -82,9 +165,8 @@ def _progress(total: int | None, unit: str) -> tqdm:  # type: ignore[type-arg]
 @main.command("export")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="Default: stdout.")
 def export_command(output: IO[str]) -> None:
-    """Write every counter with its history to JSON Lines (REDIS_URL names the Redis)."""
-    redis, config = _redis()
-    with redis, _progress(transfer.count(redis), "counters") as progress:
+    """Write every counter with its history to JSON Lines (from REDIS_URL, else --data-dir)."""
+    with _redis() as (redis, config), _progress(transfer.count(redis), "counters") as progress:
         for record in transfer.export_records(redis, config["HISTORY_DAYS"], system_clock()):
             output.write(json.dumps(record, separators=(",", ":")) + "\n")
             progress.update()
@@ -94,11 +176,10 @@ def export_command(output: IO[str]) -> None:
 @click.argument("source", type=click.File("r"), default="-")
 @click.option("--replace", is_flag=True, help="Overwrite counters that already exist.")
 def import_command(source: IO[str], *, replace: bool) -> None:
-    """Read JSON Lines written by `page-tracker export` into the Redis REDIS_URL names."""
-    redis, _ = _redis()
+    """Read JSON Lines written by `page-tracker export` (into REDIS_URL, else --data-dir)."""
     lines = [line for line in source if line.strip()]
     imported = skipped = 0
-    with redis, _progress(len(lines), "counters") as progress:
+    with _redis() as (redis, _), _progress(len(lines), "counters") as progress:
         for number, line in enumerate(lines, start=1):
             try:
                 summary = transfer.import_records(redis, [json.loads(line)], replace=replace)
@@ -112,7 +193,7 @@ def import_command(source: IO[str], *, replace: bool) -> None:
 
 @main.group()
 def site() -> None:
-    """Register and list the sites that report page views (REDIS_URL names the Redis)."""
+    """Register and list the sites that report page views (in REDIS_URL, else in --data-dir)."""
 
 
 @site.command("add")
@@ -136,8 +217,7 @@ def site_add(
     name: str, domains: tuple[str, ...], tz: str, retention_days: int, *, honor_dnt: bool
 ) -> None:
     """Register site NAME; its script tag is printed."""
-    redis, _ = _redis()
-    with redis:
+    with _redis() as (redis, _):
         try:
             new = sites.make_site(
                 name, list(domains), tz, retention_days, honor_dnt, int(system_clock().timestamp())
@@ -152,8 +232,7 @@ def site_add(
 @site.command("list")
 def site_list() -> None:
     """Print every site with its domains and time zone."""
-    redis, _ = _redis()
-    with redis:
+    with _redis() as (redis, _):
         for name in sites.names(redis):
             found = sites.load(redis, name)
             click.echo(f"{name}\t{','.join(found.domains)}\t{found.tz}\t{found.retention_days}d")
@@ -169,8 +248,7 @@ def token() -> None:
 @click.option("--site", "site_name", default="", help="The site a read or ingest token is for.")
 def token_add(scope: str, site_name: str) -> None:
     """Create a token and print it: it is shown only this once."""
-    redis, _ = _redis()
-    with redis:
+    with _redis() as (redis, _):
         try:
             token_id, secret = sites.mint_token(
                 redis, scope, site_name, int(system_clock().timestamp())
@@ -184,8 +262,7 @@ def token_add(scope: str, site_name: str) -> None:
 @token.command("list")
 def token_list() -> None:
     """Print every token's id, scope and site (never the token itself)."""
-    redis, _ = _redis()
-    with redis:
+    with _redis() as (redis, _):
         for entry in sites.tokens(redis):
             click.echo(f"{entry['id']}\t{entry['scope']}\t{entry['site'] or '*'}")
 
@@ -194,8 +271,7 @@ def token_list() -> None:
 @click.argument("token_id")
 def token_revoke(token_id: str) -> None:
     """Revoke the token TOKEN_ID: it stops working at once."""
-    redis, _ = _redis()
-    with redis:
+    with _redis() as (redis, _):
         if not sites.revoke_token(redis, token_id):
             raise click.ClickException(f"no token {token_id}")
     click.echo(f"revoked {token_id}")

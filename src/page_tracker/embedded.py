@@ -1,6 +1,8 @@
 """An embedded Redis: a redis-server child process for `serve` when no REDIS_URL is given."""
 
 import ctypes
+import fcntl
+import json
 import os
 import shutil
 import signal
@@ -9,10 +11,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import IO, Any, Self
 
 import redis
 
@@ -168,3 +172,89 @@ class RedisServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# One embedded server per data directory.  The process that starts it holds LOCK_FILE until it
+# has stopped it (the kernel lets go of a lock when its holder dies), and says in ADDRESS_FILE
+# where the server listens.  A command that finds the lock held uses that server, holding
+# USERS_FILE shared meanwhile; the owner takes USERS_FILE exclusively before it stops.
+LOCK_FILE = "page-tracker.lock"
+USERS_FILE = "page-tracker.users"
+ADDRESS_FILE = "redis.json"
+# How long `serve` waits for a command's short-lived server to stop, and a command for an
+# owner to say where its server listens.
+OWNER_WAIT_S = 30.0
+# How long an owner about to stop its server waits for the commands using it to finish.
+USERS_WAIT_S = 30.0
+
+
+class DataDirBusyError(EmbeddedRedisError):
+    """Another `serve` runs the data directory's server, or its owner never said where."""
+
+
+def _locked(file: IO[str], how: int) -> bool:
+    try:
+        fcntl.flock(file, how | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _running(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads((data_dir / ADDRESS_FILE).read_text())
+    except (FileNotFoundError, ValueError):  # not written yet, or half-written
+        return None
+    return found if isinstance(found, dict) else None
+
+
+@contextmanager
+def data_dir_server(
+    data_dir: Path, *, serving: bool = False, wait_s: float = OWNER_WAIT_S
+) -> Iterator[str]:
+    """Yield the URL of the one embedded Redis that keeps `data_dir`, starting it if none runs.
+
+    A command uses a server that runs already.  `serve` (`serving`) owns its server: it waits
+    for a command's server to stop, and refuses to run beside another `serve`.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    with (data_dir / LOCK_FILE).open("a") as lock, (data_dir / USERS_FILE).open("a") as users:
+        while True:
+            if _locked(lock, fcntl.LOCK_EX):
+                with _owned(data_dir, users, serving=serving) as url:
+                    yield url
+                return
+            running = _running(data_dir)
+            if serving and running is not None and running.get("serving"):
+                raise DataDirBusyError(
+                    f"page-tracker serve (pid {running.get('pid')}) already uses {data_dir}: "
+                    "stop it first, or give this one another --data-dir"
+                )
+            # Checked again once shared: the owner may have begun to stop meanwhile.
+            if not serving and running is not None and _locked(users, fcntl.LOCK_SH):
+                try:
+                    if _running(data_dir) == running:
+                        yield str(running["url"])
+                        return
+                finally:
+                    fcntl.flock(users, fcntl.LOCK_UN)
+            if time.monotonic() > deadline:
+                raise DataDirBusyError(f"another page-tracker process holds {data_dir}")
+            time.sleep(0.05)
+
+
+@contextmanager
+def _owned(data_dir: Path, users: IO[str], *, serving: bool) -> Iterator[str]:
+    address = data_dir / ADDRESS_FILE
+    address.unlink(missing_ok=True)  # a dead owner's
+    with RedisServer(data_dir) as server:
+        written = {"url": server.url, "serving": serving, "pid": os.getpid()}
+        address.write_text(json.dumps(written))
+        try:
+            yield server.url
+        finally:
+            address.unlink(missing_ok=True)  # no new users from now on
+            deadline = time.monotonic() + USERS_WAIT_S
+            while not _locked(users, fcntl.LOCK_EX) and time.monotonic() < deadline:
+                time.sleep(0.05)

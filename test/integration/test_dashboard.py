@@ -11,7 +11,8 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from page_tracker.extensions import CLOCK
+from page_tracker.extensions import CLOCK, REDIS
+from page_tracker.services import sessions, sites
 from test.clock import Clock, day
 from test.conftest import MakeApp
 from test.integration.test_analytics import ADMIN, CHROME, NOW, add_site, view
@@ -284,3 +285,67 @@ def test_revoking_a_share_link_takes_only_that_sites_share_links(client: FlaskCl
     batch = client.post("/api/events", json=[{"site": "blog", "url": "/a"}],
                         headers={"Authorization": f"Bearer {ingest['token']}"})  # fmt: skip
     assert batch.status_code == 202
+
+
+@pytest.fixture
+def first_run(make_app: MakeApp) -> Flask:
+    """An app as `make run` starts it: no admin token configured."""
+    app = make_app({"RATE_LIMIT": ""})
+    app.extensions[CLOCK] = Clock(NOW)
+    return app
+
+
+def test_a_sign_in_link_signs_in_as_admin_once(first_run: Flask) -> None:
+    secret = sessions.make_link(first_run.extensions[REDIS])
+    link = f"/dashboard/sign-in/{secret}"
+    browser = first_run.test_client()
+    page = browser.get(link)
+    assert page.status_code == 200
+    assert browser.get("/dashboard/").status_code == 302  # opening the page signs nobody in
+    assert browser.post(link).status_code == 400  # no CSRF token
+    signed_in = browser.post(link, data={"csrf_token": csrf_token(browser, link)})
+    assert signed_in.headers["Location"] == "/dashboard/"
+    home = browser.get("/dashboard/")
+    assert home.status_code == 200
+    assert "Create an admin token" in home.text
+    other = first_run.test_client()
+    assert other.get(link).status_code == 404  # used up
+    assert "used already or has expired" in other.get(link).text
+    assert other.post(link, data={"csrf_token": csrf_token(other)}).status_code == 404
+
+
+def test_a_link_sign_in_creates_an_admin_token_that_works(first_run: Flask) -> None:
+    secret = sessions.make_link(first_run.extensions[REDIS])
+    link = f"/dashboard/sign-in/{secret}"
+    browser = first_run.test_client()
+    browser.post(link, data={"csrf_token": csrf_token(browser, link)})
+    made = browser.post(
+        "/dashboard/admin-token", data={"csrf_token": csrf_token(browser, "/dashboard/")}
+    )
+    assert made.status_code == 200
+    token = html.unescape(re.search(r'<code id="token">([^<]+)</code>', made.text).group(1))  # type: ignore[union-attr]
+    assert sites.has_admin_token(first_run.extensions[REDIS])
+    later = first_run.test_client()
+    sign_in(later, token)
+    assert later.get("/dashboard/").status_code == 200
+    assert "Create an admin token" not in later.get("/dashboard/").text
+    api = later.get("/api/sites", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+
+
+def test_a_sign_in_link_lasts_a_day(first_run: Flask) -> None:
+    client = first_run.extensions[REDIS]
+    secret = sessions.make_link(client)
+    (name,) = client.keys("pt:sign-in-link:*")
+    assert secret not in name  # only its hash is kept
+    assert 0 < client.ttl(name) <= 24 * 3600
+
+
+def test_only_an_admin_creates_admin_tokens(client: FlaskClient) -> None:
+    add_site(client)
+    made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
+    sign_in(client, made.json["token"])  # type: ignore[index]
+    refused = client.post(
+        "/dashboard/admin-token", data={"csrf_token": csrf_token(client, "/dashboard/")}
+    )
+    assert refused.status_code == 403

@@ -1,8 +1,10 @@
+import socket
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from page_tracker import cli
 from page_tracker.cli import main
 from page_tracker.embedded import BINARY_ENV
 
@@ -29,3 +31,22 @@ def test_serve_rejects_zero_workers() -> None:
     result = CliRunner().invoke(main, ["serve", "--workers", "0"])
     assert result.exit_code == 2
     assert "--workers" in result.output
+
+
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - a value compared, not bound here
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_gets_a_sign_in_link_unasked(host: str) -> None:
+    assert cli._local(host)
+
+
+@pytest.mark.parametrize("host", [EVERY_INTERFACE, "::", "192.0.2.7", "tracker.example"])
+def test_other_addresses_get_a_sign_in_link_only_when_asked(host: str) -> None:
+    assert not cli._local(host)
+
+
+def test_a_link_names_the_host_a_browser_can_reach() -> None:
+    assert cli._shown("127.0.0.1") == "127.0.0.1"
+    assert cli._shown("::1") == "[::1]"
+    assert cli._shown(EVERY_INTERFACE) == socket.gethostname()

@@ -250,6 +250,11 @@ def revoke_token(redis: Redis, token_id: str) -> bool:
     return store.remove_token(redis, token_id)
 
 
+def has_admin_token(redis: Redis) -> bool:
+    """Say whether any admin token has been created (the server's own is not counted)."""
+    return any(token["scope"] == "admin" for token in tokens(redis))
+
+
 def tokens(redis: Redis) -> list[dict[str, str]]:
     """Return every token's id, scope, site and creation time (never the token)."""
     found = []

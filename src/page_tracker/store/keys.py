@@ -133,6 +133,11 @@ def session(session_hash: str) -> str:
     return f"pt:session:{session_hash}"
 
 
+def sign_in_link(link_hash: str) -> str:
+    """Return the key of a one-time sign-in link (TTL: the link's lifetime; used, deleted)."""
+    return f"pt:sign-in-link:{link_hash}"
+
+
 def inbox_rejects(site: str) -> str:
     """Return the list of a site's inbox records no drainer could count, newest last.
 

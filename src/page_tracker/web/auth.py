@@ -199,6 +199,15 @@ def sign_in(app: Runtime, held: sites.Grant) -> None:
     session["since"] = app.now.timestamp()
 
 
+def sign_in_by_link(app: Runtime, secret: str) -> bool:
+    """Sign this browser in as admin with a one-time link; False if the link is spent."""
+    token_id = sessions.use_link(app.redis, secret)
+    if token_id is None:
+        return False
+    sign_in(app, sites.Grant("admin", token_id=token_id))
+    return True
+
+
 def sign_out(app: Runtime) -> None:
     """End this browser's dashboard session."""
     if isinstance(session_id := session.get("id"), str):
@@ -219,6 +228,8 @@ def viewer(app: Runtime) -> sites.Grant | None:
     token_id = str(held.get("token_id", ""))
     if token_id.startswith("server:"):
         alive = bool(current_app.config["ADMIN_TOKEN"]) and token_id == server_token_id()
+    elif token_id.startswith(sessions.LINK_SIGN_IN):
+        alive = True  # a one-time link's sign-in lasts as long as its session
     else:
         alive = sites.is_live(app.redis, token_id)
     if not alive:

@@ -25,7 +25,7 @@ from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import REDIS, Runtime, runtime
-from page_tracker.services import counters, sites, stats
+from page_tracker.services import counters, sessions, sites, stats
 from page_tracker.services.ingest import plans
 from page_tracker.store.connection import FULL, UNAVAILABLE
 from page_tracker.web import auth, charts, params
@@ -167,6 +167,42 @@ def share(token: str) -> str | BaseResponse:
     return redirect(url_for("dashboard.site", name=grant.site))
 
 
+SPENT_LINK = (
+    "This sign-in link was used already or has expired. Restart page-tracker serve for a new "
+    "one, or sign in with an admin token (page-tracker token add --scope admin)."
+)
+
+
+@bp.route("/sign-in/<secret>", methods=["GET", "POST"])
+def sign_in_link(secret: str) -> str | BaseResponse:
+    """Open the one-time link `serve` prints on a first run: it signs its holder in as admin.
+
+    As with a share link, only the form's POST signs in: a page that links here cannot, and a
+    link preview that fetches the page does not use the link up.
+    """
+    app = runtime()
+    if request.method == "GET":
+        if not sessions.link_waits(app.redis, secret):
+            raise NotFound(SPENT_LINK)
+        return render_template("dashboard/sign_in_link.html")
+    csrf.protect()
+    if not auth.sign_in_by_link(app, secret):
+        raise NotFound(SPENT_LINK)
+    return redirect(url_for("dashboard.home"))
+
+
+@bp.post("/admin-token")
+@auth.signed_in
+def admin_token(grant: sites.Grant) -> str:
+    """Create an admin token and show it, this once."""
+    csrf.protect()
+    if grant.scope != "admin":
+        raise Forbidden("Only an admin may create an admin token.")
+    app = runtime()
+    token_id, secret = sites.mint_token(app.redis, "admin", "", int(app.now.timestamp()))
+    return render_template("dashboard/token.html", token_id=token_id, token=secret)
+
+
 @bp.get("/")
 @auth.signed_in
 def home(grant: sites.Grant) -> str:
@@ -180,6 +216,7 @@ def home(grant: sites.Grant) -> str:
     return render_template(
         "dashboard/home.html",
         grant=grant,
+        by_link=grant.token_id.startswith(sessions.LINK_SIGN_IN),
         sites=site_names,
         counters=counter_names,
         max_counters=MAX_COUNTERS,

@@ -319,9 +319,8 @@ def test_a_link_sign_in_creates_an_admin_token_that_works(first_run: Flask) -> N
     link = f"/dashboard/sign-in/{secret}"
     browser = first_run.test_client()
     browser.post(link, data={"csrf_token": csrf_token(browser, link)})
-    made = browser.post(
-        "/dashboard/admin-token", data={"csrf_token": csrf_token(browser, "/dashboard/")}
-    )
+    form = {"scope": "admin", "csrf_token": csrf_token(browser, "/dashboard/")}
+    made = browser.post("/dashboard/tokens", data=form)
     assert made.status_code == 200
     token = html.unescape(re.search(r'<code id="token">([^<]+)</code>', made.text).group(1))  # type: ignore[union-attr]
     assert sites.has_admin_token(first_run.extensions[REDIS])
@@ -345,7 +344,118 @@ def test_only_an_admin_creates_admin_tokens(client: FlaskClient) -> None:
     add_site(client)
     made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
     sign_in(client, made.json["token"])  # type: ignore[index]
-    refused = client.post(
-        "/dashboard/admin-token", data={"csrf_token": csrf_token(client, "/dashboard/")}
-    )
+    form = {"scope": "admin", "csrf_token": csrf_token(client, "/dashboard/")}
+    refused = client.post("/dashboard/tokens", data=form)
     assert refused.status_code == 403
+
+
+def test_an_admin_adds_a_site_with_the_form(client: FlaskClient) -> None:
+    sign_in(client)
+    form = {
+        "name": "shop",
+        "domains": "shop.test, www.shop.test",
+        "tz": "Europe/Paris",
+        "retention_days": "90",
+        "honor_dnt": "on",
+    }
+    assert client.post("/dashboard/new-site", data=form).status_code == 400  # no CSRF token
+    form["csrf_token"] = csrf_token(client, "/dashboard/new-site")
+    added = client.post("/dashboard/new-site", data=form, follow_redirects=True)
+    assert added.request.path == "/dashboard/sites/shop/snippet"
+    assert "Site shop added" in added.text
+    assert 'data-site="shop"' in html.unescape(added.text)
+    site = sites.load(client.application.extensions[REDIS], "shop")
+    assert (site.domains, site.tz, site.retention_days, site.honor_dnt) == (
+        ("shop.test", "www.shop.test"),
+        "Europe/Paris",
+        90,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("domains", "com", "domain must be a host name"),
+        ("tz", "Mars/Olympus", "tz must be"),
+        ("retention_days", "many", "retention_days must be an integer"),
+        ("name", "x", "name must be 3 to 64"),
+    ],
+)
+def test_the_site_form_shows_an_error_beside_its_field(
+    client: FlaskClient, field: str, value: str, said: str
+) -> None:
+    sign_in(client)
+    form = {
+        "name": "shop",
+        "domains": "shop.test",
+        "tz": "UTC",
+        "retention_days": "30",
+        field: value,
+        "csrf_token": csrf_token(client, "/dashboard/new-site"),
+    }
+    refused = client.post("/dashboard/new-site", data=form)
+    assert refused.status_code == 400
+    error = re.search(rf'id="{field}-error" role="alert">([^<]+)<', refused.text)
+    assert error is not None, refused.text
+    assert said in html.unescape(error.group(1))
+    assert f'value="{value}"' in refused.text  # what was typed stays in the form
+    assert client.application.extensions[REDIS].exists("pt:site:shop") == 0
+
+
+def test_a_site_name_is_taken_once(client: FlaskClient) -> None:
+    add_site(client)
+    sign_in(client)
+    form = {
+        "name": "blog",
+        "domains": "blog.test",
+        "retention_days": "365",
+        "csrf_token": csrf_token(client, "/dashboard/new-site"),
+    }
+    refused = client.post("/dashboard/new-site", data=form)
+    assert refused.status_code == 400
+    assert "site blog already exists" in refused.text
+
+
+def test_an_admin_creates_and_revokes_tokens_with_the_forms(
+    client: FlaskClient, app: Flask
+) -> None:
+    add_site(client)
+    sign_in(client)
+    form = {"scope": "read", "site": "blog"}
+    assert client.post("/dashboard/tokens", data=form).status_code == 400  # no CSRF token
+    made = client.post("/dashboard/tokens", data={**form, "csrf_token": csrf_token(client)})
+    assert made.status_code == 200
+    token = re.search(r'<code id="token">([^<]+)</code>', made.text).group(1)  # type: ignore[union-attr]
+    listed = client.get("/dashboard/tokens").text
+    (token_id,) = re.findall(r'aria-label="Revoke ([0-9a-f]+)"', listed)
+    reader = app.test_client()
+    sign_in(reader, token)
+    assert reader.get("/dashboard/sites/blog").status_code == 200
+    revoke = f"/dashboard/tokens/{token_id}/revoke"
+    assert client.post(revoke).status_code == 400  # no CSRF token
+    revoked = client.post(revoke, data={"csrf_token": csrf_token(client)}, follow_redirects=True)
+    assert f"Token {token_id} revoked." in revoked.text
+    assert reader.get("/dashboard/sites/blog").status_code == 302  # signed out
+    again = client.post(revoke, data={"csrf_token": csrf_token(client)})
+    assert again.status_code == 404
+
+
+def test_the_token_form_shows_what_is_wrong(client: FlaskClient) -> None:
+    sign_in(client)
+    form = {"scope": "read", "site": "", "csrf_token": csrf_token(client, "/dashboard/tokens")}
+    refused = client.post("/dashboard/tokens", data=form)
+    assert refused.status_code == 400
+    assert "no site" in refused.text
+    form["scope"] = "owner"
+    refused = client.post("/dashboard/tokens", data=form)
+    assert refused.status_code == 400
+    assert "scope must be one of" in refused.text
+
+
+def test_only_an_admin_sees_the_admin_forms(client: FlaskClient) -> None:
+    add_site(client)
+    made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
+    sign_in(client, made.json["token"])  # type: ignore[index]
+    for path in ("/dashboard/new-site", "/dashboard/tokens"):
+        assert client.get(path).status_code == 403

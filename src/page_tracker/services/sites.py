@@ -27,7 +27,14 @@ SETTINGS_CACHE_S = 10
 
 
 class SiteError(ValueError):
-    """A site or token request that cannot be carried out; the message says why."""
+    """A site or token request that cannot be carried out; the message says why.
+
+    `field` names the setting at fault, when one is ("" otherwise).
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UnknownSiteError(SiteError):
@@ -95,7 +102,7 @@ def domain(value: str) -> str:
         or not all(DOMAIN_LABEL.fullmatch(label) for label in labels)
         or labels[-1].isdigit()
     ):
-        raise SiteError(f"domain must be a host name such as example.com, got {value!r}")
+        raise SiteError(f"domain must be a host name such as example.com, got {value!r}", "domains")
     return host
 
 
@@ -119,19 +126,19 @@ def make_site(
 ) -> Site:
     """Return a validated site, or raise SiteError saying what is wrong."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise SiteError("name must be 3 to 64 characters of A-Z, a-z, 0-9, '_', '.' or '-'")
+        raise SiteError("name must be 3 to 64 characters of A-Z, a-z, 0-9, '_', '.' or '-'", "name")
     if not isinstance(domains, list) or not domains or len(domains) > 100:
-        raise SiteError("domains must be a list of 1 to 100 host names")
+        raise SiteError("domains must be a list of 1 to 100 host names", "domains")
     if not all(isinstance(d, str) for d in domains):
-        raise SiteError("domains must be host names")
+        raise SiteError("domains must be host names", "domains")
     if not isinstance(tz, str) or tz not in _zones():
-        raise SiteError(f"tz must be an IANA time zone such as Europe/Paris, got {tz!r}")
+        raise SiteError(f"tz must be an IANA time zone such as Europe/Paris, got {tz!r}", "tz")
     if isinstance(retention_days, bool) or not isinstance(retention_days, int):
-        raise SiteError("retention_days must be an integer")
+        raise SiteError("retention_days must be an integer", "retention_days")
     if not 1 <= retention_days <= MAX_RETENTION_DAYS:
-        raise SiteError(f"retention_days must be from 1 to {MAX_RETENTION_DAYS}")
+        raise SiteError(f"retention_days must be from 1 to {MAX_RETENTION_DAYS}", "retention_days")
     if not isinstance(honor_dnt, bool):
-        raise SiteError("honor_dnt must be true or false")
+        raise SiteError("honor_dnt must be true or false", "honor_dnt")
     unique = tuple(dict.fromkeys(domain(d) for d in domains))
     return Site(name, unique, tz, retention_days, honor_dnt, created)
 
@@ -146,7 +153,7 @@ def add(redis: Redis, site: Site) -> None:
         "created": str(site.created),
     }
     if not store.add_site(redis, site.name, settings):
-        raise SiteExistsError(f"site {site.name} already exists")
+        raise SiteExistsError(f"site {site.name} already exists", "name")
 
 
 def load(redis: Redis, name: str) -> Site:
@@ -211,9 +218,9 @@ def _digest(token: str) -> str:
 def mint_token(redis: Redis, scope: str, site: str, created: int) -> tuple[str, str]:
     """Create a token; return its public id and the token itself (shown only this once)."""
     if scope not in SCOPES:
-        raise SiteError(f"scope must be one of {', '.join(SCOPES)}")
+        raise SiteError(f"scope must be one of {', '.join(SCOPES)}", "scope")
     if scope == "admin" and site:
-        raise SiteError("an admin token is for every site: give no site")
+        raise SiteError("an admin token is for every site: give no site", "site")
     if scope != "admin":
         load(redis, site)
     token_id = secrets.token_hex(6)

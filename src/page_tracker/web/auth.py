@@ -255,6 +255,19 @@ def signed_in(view: View) -> View:
     return checked
 
 
+def signed_in_admin(view: View) -> View:
+    """Let only a dashboard user signed in as admin see the page, which gets their `grant`."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        held = _signed_in(runtime())
+        if held.scope != "admin":
+            raise Forbidden("Only an admin may do this.")
+        return view(*args, grant=held, **kwargs)
+
+    return checked
+
+
 def sees_site(*, admin_only: bool = False) -> Callable[[View], View]:
     """Let a dashboard user who may see the site `name` (as an admin, if `admin_only`) in."""
 

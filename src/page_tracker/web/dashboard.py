@@ -3,6 +3,7 @@
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from flask import (
     Request,
     Response,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -81,6 +83,12 @@ def init_dashboard(app: Flask) -> None:
         app.config["LIVE_STREAMS"]
     )
     app.register_blueprint(bp)
+
+
+@bp.app_template_filter("datetime")
+def when(timestamp: int) -> str:
+    """Show a unix time as a UTC date and time."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @bp.after_request
@@ -191,16 +199,82 @@ def sign_in_link(secret: str) -> str | BaseResponse:
     return redirect(url_for("dashboard.home"))
 
 
-@bp.post("/admin-token")
-@auth.signed_in
-def admin_token(grant: sites.Grant) -> str:
-    """Create an admin token and show it, this once."""
+@bp.route("/new-site", methods=["GET", "POST"])
+@auth.signed_in_admin
+def new_site(grant: sites.Grant) -> str | BaseResponse | tuple[str, int]:
+    """Register a site from a form; then show its snippet."""
+    if request.method == "GET":
+        return render_template("dashboard/new_site.html", grant=grant, form={}, errors={})
     csrf.protect()
-    if grant.scope != "admin":
-        raise Forbidden("Only an admin may create an admin token.")
+    app, form = runtime(), request.form
+    try:
+        site = sites.make_site(
+            form.get("name", "").strip(),
+            form.get("domains", "").replace(",", " ").split(),
+            form.get("tz", "").strip() or "UTC",
+            _integer(form.get("retention_days", "")),
+            form.get("honor_dnt") == "on",
+            int(app.now.timestamp()),
+        )
+        sites.add(app.redis, site)
+    except sites.SiteError as error:
+        errors = {error.field or "name": str(error)}
+        page = render_template("dashboard/new_site.html", grant=grant, form=form, errors=errors)
+        return page, 400
+    flash(f"Site {site.name} added. Put this snippet in its pages.")
+    return redirect(url_for("dashboard.snippet", name=site.name))
+
+
+def _integer(text: str) -> int | str:
+    """Return `text` as an integer if it is one, else as it is, for the check to refuse."""
+    return int(text) if text.strip().isdigit() else text
+
+
+@bp.get("/tokens")
+@auth.signed_in_admin
+def tokens(grant: sites.Grant) -> str:
+    """List every token, with forms to create and revoke them."""
+    return _tokens_page(grant, {}, {})
+
+
+def _tokens_page(grant: sites.Grant, form: Any, errors: dict[str, str]) -> str:
     app = runtime()
-    token_id, secret = sites.mint_token(app.redis, "admin", "", int(app.now.timestamp()))
-    return render_template("dashboard/token.html", token_id=token_id, token=secret)
+    return render_template(
+        "dashboard/tokens.html",
+        grant=grant,
+        tokens=sites.tokens(app.redis),
+        site_names=sites.names(app.redis),
+        form=form,
+        errors=errors,
+    )
+
+
+@bp.post("/tokens")
+@auth.signed_in_admin
+def add_token(grant: sites.Grant) -> str | tuple[str, int]:
+    """Create a token and show it, this once."""
+    csrf.protect()
+    app, form = runtime(), request.form
+    scope = form.get("scope", "")
+    site = "" if scope == "admin" else form.get("site", "")
+    try:
+        token_id, secret = sites.mint_token(app.redis, scope, site, int(app.now.timestamp()))
+    except sites.SiteError as error:
+        return _tokens_page(grant, form, {error.field or "site": str(error)}), 400
+    return render_template(
+        "dashboard/token.html", grant=grant, token_id=token_id, token=secret, scope=scope, site=site
+    )
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@auth.signed_in_admin
+def revoke_token(grant: sites.Grant, token_id: str) -> BaseResponse:
+    """Revoke a token: it stops working at once, and whoever signed in with it is signed out."""
+    csrf.protect()
+    if not sites.revoke_token(runtime().redis, token_id):
+        raise NotFound(f"There is no token {token_id}.")
+    flash(f"Token {token_id} revoked.")
+    return redirect(url_for("dashboard.tokens"))
 
 
 @bp.get("/")

@@ -1,0 +1,136 @@
+"""A newcomer's first minutes in real headless Chromium, from a cold start without any token."""
+
+import re
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+
+from page_tracker.embedded import free_port
+from test.e2e.browser import DESKTOP_CHROME, QuietHandler, browser, own_server_only
+from test.e2e.serving import Serve, ServeProcess, environment_without_redis_url
+from test.e2e.test_dashboard_browser import shot
+
+__all__ = ["browser", "own_server_only"]  # fixtures, used by name
+LINK = re.compile(r"(http://\S+/dashboard/sign-in/\S+)")
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def first_run(start_server: Serve, tmp_path: Path) -> ServeProcess:
+    """`page-tracker serve` as `make run` starts it: an embedded Redis, no admin token."""
+    environment = environment_without_redis_url()
+    environment.pop("PAGE_TRACKER_ADMIN_TOKEN", None)
+    return start_server(["--data-dir", str(tmp_path / "data")], environment)
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """Serve a folder of pages from a second origin; yield the folder and its URL."""
+    root = tmp_path / "pages"
+    root.mkdir()
+    handler = partial(QuietHandler, directory=str(root))
+    with ThreadingHTTPServer(("127.0.0.1", free_port()), handler) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        yield root, f"http://localhost:{httpd.server_address[1]}"
+        httpd.shutdown()
+
+
+def desktop(browser: Browser) -> BrowserContext:
+    return browser.new_context(user_agent=DESKTOP_CHROME, viewport={"width": 1280, "height": 900})
+
+
+def test_from_the_sign_in_link_to_a_tracked_page_without_a_token(
+    browser: Browser, first_run: ServeProcess, origin: tuple[Path, str]
+) -> None:
+    link = LINK.search(first_run.logged())
+    assert link is not None, first_run.logged()
+    admin = desktop(browser).new_page()
+    admin.goto(link.group(1))
+    shot(admin, "sign-in-link")
+    admin.click("button[type=submit]")
+    expect(admin).to_have_url(f"{first_run.url}/dashboard/")
+
+    admin.get_by_role("link", name="Add a site").click()
+    admin.fill("#name", "first.site")
+    admin.fill("#domains", "localhost")
+    admin.fill("#tz", "Europe/Paris")
+    shot(admin, "new-site")
+    admin.get_by_role("button", name="Add the site").click()
+    expect(admin.locator("[role=status]")).to_contain_text("Site first.site added")
+    snippet = admin.locator("pre code").first.inner_text()
+    assert 'data-site="first.site"' in snippet
+    shot(admin, "new-site-snippet")
+
+    root, pages = origin
+    (root / "index.html").write_text(f"<!doctype html><title>home</title>{snippet}<h1>home</h1>")
+    visitor = desktop(browser).new_page()
+    with visitor.expect_response(lambda answer: "/api/event" in answer.url) as beacon:
+        visitor.goto(f"{pages}/index.html")
+    assert beacon.value.status == 202
+
+    admin.goto(f"{first_run.url}/dashboard/sites/first.site")
+    expect(admin.locator('[data-figure="views"]')).to_have_text("1")
+
+
+def test_a_read_token_made_in_the_browser_signs_in_until_it_is_revoked(
+    browser: Browser, first_run: ServeProcess
+) -> None:
+    link = LINK.search(first_run.logged())
+    assert link is not None
+    admin = desktop(browser).new_page()
+    admin.goto(link.group(1))
+    admin.click("button[type=submit]")
+    admin.goto(f"{first_run.url}/dashboard/new-site")
+    admin.fill("#name", "shared.site")
+    admin.fill("#domains", "example.org")
+    admin.get_by_role("button", name="Add the site").click()
+
+    admin.goto(f"{first_run.url}/dashboard/tokens")
+    admin.select_option("#scope", "read")
+    admin.select_option("#site", "shared.site")
+    admin.get_by_role("button", name="Create", exact=True).click()
+    token = admin.locator("#token").inner_text()
+    assert token.startswith("pt_")
+
+    reader = desktop(browser).new_page()
+    reader.goto(f"{first_run.url}/dashboard/login")
+    reader.fill("#token", token)
+    reader.click("button[type=submit]")
+    expect(reader).to_have_url(f"{first_run.url}/dashboard/")
+    reader.get_by_role("link", name="shared.site").click()
+    expect(reader.locator("h1")).to_contain_text("shared.site")
+
+    admin.goto(f"{first_run.url}/dashboard/tokens")
+    shot(admin, "tokens")
+    admin.get_by_role("button", name="Revoke").click()
+    expect(admin.locator("[role=status]")).to_contain_text("revoked")
+
+    reader.reload()
+    expect(reader).to_have_url(re.compile(r"/dashboard/login"))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_admin_pages_fit_a_phone(
+    browser: Browser, first_run: ServeProcess, scheme: str
+) -> None:
+    link = LINK.search(first_run.logged())
+    assert link is not None
+    context = browser.new_context(
+        user_agent=DESKTOP_CHROME,
+        viewport=PHONE,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    page: Page = context.new_page()
+    page.goto(link.group(1))
+    page.click("button[type=submit]")
+    for path, name in (("/dashboard/new-site", "new-site"), ("/dashboard/tokens", "tokens")):
+        page.goto(f"{first_run.url}{path}")
+        # Nothing is wider than the phone: the page does not scroll sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shot(page, f"{name}-phone-{scheme}")
+    context.close()

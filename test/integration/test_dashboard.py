@@ -459,3 +459,64 @@ def test_only_an_admin_sees_the_admin_forms(client: FlaskClient) -> None:
     sign_in(client, made.json["token"])  # type: ignore[index]
     for path in ("/dashboard/new-site", "/dashboard/tokens"):
         assert client.get(path).status_code == 403
+
+
+def test_an_admin_changes_a_sites_settings(client: FlaskClient) -> None:
+    add_site(client)
+    sign_in(client)
+    settings = "/dashboard/sites/blog/settings"
+    page = client.get(settings).text
+    assert 'value="example.com"' in page
+    form = {"domains": "example.com blog.example.org", "tz": "Asia/Tokyo", "retention_days": "30"}
+    assert client.post(settings, data=form).status_code == 400  # no CSRF token
+    saved = client.post(
+        settings, data={**form, "csrf_token": csrf_token(client, settings)}, follow_redirects=True
+    )
+    assert saved.request.path == "/dashboard/sites/blog"
+    assert "Settings of blog saved." in saved.text
+    site = sites.load(client.application.extensions[REDIS], "blog")
+    assert (site.domains, site.tz, site.retention_days, site.honor_dnt) == (
+        ("example.com", "blog.example.org"),
+        "Asia/Tokyo",
+        30,
+        False,  # the box was left unticked
+    )
+    refused = client.post(
+        settings, data={**form, "tz": "Nowhere", "csrf_token": csrf_token(client, settings)}
+    )
+    assert refused.status_code == 400
+    assert 'id="tz-error"' in refused.text
+    assert sites.load(client.application.extensions[REDIS], "blog").tz == "Asia/Tokyo"
+
+
+def test_deleting_a_site_takes_its_name_typed_and_leaves_a_namespace_alone(
+    client: FlaskClient,
+) -> None:
+    add_site(client)
+    redis_client = client.application.extensions[REDIS]
+    made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
+    # A counter namespace of the same name as the site: its keys share the site's hash tag.
+    assert client.get("/hit/blog/kept").json == {"value": 1}
+    view(client, "https://example.com/")
+    assert client.get("/api/sites/blog/stats", headers=ADMIN).json["totals"]["views"] == 1  # type: ignore[index]
+    sign_in(client)
+    delete = "/dashboard/sites/blog/delete"
+    settings = "/dashboard/sites/blog/settings"
+    assert client.post(delete, data={"confirm": "blog"}).status_code == 400  # no CSRF token
+    wrong = client.post(delete, data={"confirm": "blo", "csrf_token": csrf_token(client, settings)})
+    assert wrong.status_code == 400
+    assert 'id="confirm-error"' in wrong.text
+    assert "blog" in sites.names(redis_client)
+    done = client.post(
+        delete,
+        data={"confirm": "blog", "csrf_token": csrf_token(client, settings)},
+        follow_redirects=True,
+    )
+    assert done.request.path == "/dashboard/"
+    assert "Site blog deleted" in done.text
+    assert "blog" not in sites.names(redis_client)
+    assert redis_client.keys("pt:{blog}:a:*") == []
+    assert redis_client.keys("pt:{blog}:inbox*") == []
+    assert client.get("/get/blog/kept").json == {"value": 1}  # the counter is not the site's
+    reader = {"Authorization": f"Bearer {made.json['token']}"}  # type: ignore[index]
+    assert client.get("/api/sites/blog/stats", headers=reader).status_code == 401

@@ -143,17 +143,38 @@ def make_site(
     return Site(name, unique, tz, retention_days, honor_dnt, created)
 
 
-def add(redis: Redis, site: Site) -> None:
-    """Register `site`; raise SiteError if the name is taken."""
-    settings = {
+def _settings(site: Site) -> dict[str, str]:
+    return {
         "domains": json.dumps(list(site.domains)),
         "tz": site.tz,
         "retention_days": str(site.retention_days),
         "honor_dnt": "1" if site.honor_dnt else "0",
         "created": str(site.created),
     }
-    if not store.add_site(redis, site.name, settings):
+
+
+def add(redis: Redis, site: Site) -> None:
+    """Register `site`; raise SiteError if the name is taken."""
+    if not store.add_site(redis, site.name, _settings(site)):
         raise SiteExistsError(f"site {site.name} already exists", "name")
+
+
+def update(redis: Redis, site: Site) -> None:
+    """Change a registered site's settings to `site`'s; raise UnknownSiteError if it has gone.
+
+    Figures already counted stay as they were: days in the old time zone, lifetimes of the old
+    retention.  Every worker uses the new settings within SETTINGS_CACHE_S.
+    """
+    if not store.update_site(redis, site.name, _settings(site)):
+        raise UnknownSiteError(f"no site {site.name}")
+
+
+def remove(redis: Redis, name: str) -> int:
+    """Delete a site with its figures, inbox and tokens; return how many keys went."""
+    for token in tokens(redis):
+        if token["site"] == name:
+            store.remove_token(redis, token["id"])
+    return store.remove_site(redis, name)
 
 
 def load(redis: Redis, name: str) -> Site:

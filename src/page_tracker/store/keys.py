@@ -63,6 +63,15 @@ def site(name: str) -> str:
     return f"pt:{{{name}}}:site"
 
 
+def site_data_patterns(site: str) -> tuple[str, str]:
+    """Return the match patterns of every key of a site's figures and inbox (not its settings).
+
+    Site names hold no glob characters (services/sites.NAME), and the counters of a namespace
+    of the same name use other suffixes, so these match the site's keys and nothing else.
+    """
+    return f"pt:{{{site}}}:a:*", f"pt:{{{site}}}:inbox*"
+
+
 def token(token_id: str) -> str:
     """Return the hash of an API token: its SHA-256, scope and site (no TTL: until revoked)."""
     return f"pt:token:{token_id}"

@@ -19,6 +19,34 @@ def add_site(redis: Redis, name: str, settings: Mapping[str, str]) -> bool:
     return True
 
 
+def update_site(redis: Redis, name: str, settings: Mapping[str, str]) -> bool:
+    """Replace a site's settings; return False if there is no such site."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.exists(keys.site(name))
+    pipe.hset(keys.site(name), mapping=cast(Any, settings))
+    existed, _ = pipe.execute()
+    if not existed:  # the HSET made a stray hash: nothing lists it, and it goes again
+        redis.delete(keys.site(name))
+    return bool(existed)
+
+
+def remove_site(redis: Redis, name: str) -> int:
+    """Delete a site: its registry entry, settings, figures and inbox; return the keys deleted."""
+    # Registry first, so no list shows a site half gone.
+    redis.srem(keys.SITES, name)
+    deleted = int(redis.delete(keys.site(name)))
+    batch: list[str] = []
+    for pattern in keys.site_data_patterns(name):
+        for found in redis.scan_iter(match=pattern, count=1000):
+            batch.append(found)
+            if len(batch) == 1000:
+                deleted += int(redis.unlink(*batch))
+                batch.clear()
+    if batch:
+        deleted += int(redis.unlink(*batch))
+    return deleted
+
+
 def site_settings(redis: Redis, name: str) -> dict[str, str]:
     """Return a site's settings, empty if there is no such site."""
     return cast(dict[str, str], redis.hgetall(keys.site(name)))

@@ -204,30 +204,83 @@ def sign_in_link(secret: str) -> str | BaseResponse:
 def new_site(grant: sites.Grant) -> str | BaseResponse | tuple[str, int]:
     """Register a site from a form; then show its snippet."""
     if request.method == "GET":
-        return render_template("dashboard/new_site.html", grant=grant, form={}, errors={})
+        return render_template("dashboard/site_form.html", grant=grant, form={}, errors={})
     csrf.protect()
     app, form = runtime(), request.form
     try:
-        site = sites.make_site(
-            form.get("name", "").strip(),
-            form.get("domains", "").replace(",", " ").split(),
-            form.get("tz", "").strip() or "UTC",
-            _integer(form.get("retention_days", "")),
-            form.get("honor_dnt") == "on",
-            int(app.now.timestamp()),
-        )
+        site = _site_from(form, form.get("name", "").strip(), int(app.now.timestamp()))
         sites.add(app.redis, site)
     except sites.SiteError as error:
         errors = {error.field or "name": str(error)}
-        page = render_template("dashboard/new_site.html", grant=grant, form=form, errors=errors)
+        page = render_template("dashboard/site_form.html", grant=grant, form=form, errors=errors)
         return page, 400
     flash(f"Site {site.name} added. Put this snippet in its pages.")
     return redirect(url_for("dashboard.snippet", name=site.name))
 
 
-def _integer(text: str) -> int | str:
-    """Return `text` as an integer if it is one, else as it is, for the check to refuse."""
-    return int(text) if text.strip().isdigit() else text
+def _site_from(form: Any, name: str, created: int) -> sites.Site:
+    """Return the site a settings form describes; raise SiteError saying what is wrong."""
+    retention = form.get("retention_days", "").strip()
+    return sites.make_site(
+        name,
+        form.get("domains", "").replace(",", " ").split(),
+        form.get("tz", "").strip() or "UTC",
+        # Not a number: passed on as it is, for the check to say so.
+        int(retention) if retention.isdigit() else retention,
+        form.get("honor_dnt") == "on",
+        created,
+    )
+
+
+def _settings_form(site: sites.Site) -> dict[str, str]:
+    return {
+        "domains": " ".join(site.domains),
+        "tz": site.tz,
+        "retention_days": str(site.retention_days),
+        "honor_dnt": "on" if site.honor_dnt else "",
+    }
+
+
+@bp.route("/sites/<name>/settings", methods=["GET", "POST"])
+@auth.sees_site(admin_only=True)
+def site_settings(grant: sites.Grant, site: sites.Site) -> str | BaseResponse | tuple[str, int]:
+    """Change a site's domains, time zone, retention and Do-Not-Track choice; or delete it."""
+    if request.method == "GET":
+        form = _settings_form(site)
+        return render_template(
+            "dashboard/site_form.html", grant=grant, site=site, form=form, errors={}
+        )
+    csrf.protect()
+    try:
+        sites.update(runtime().redis, _site_from(request.form, site.name, site.created))
+    except sites.SiteError as error:
+        errors = {error.field or "domains": str(error)}
+        page = render_template(
+            "dashboard/site_form.html", grant=grant, site=site, form=request.form, errors=errors
+        )
+        return page, 400
+    flash(f"Settings of {site.name} saved.")
+    return redirect(url_for("dashboard.site", name=site.name))
+
+
+@bp.post("/sites/<name>/delete")
+@auth.sees_site(admin_only=True)
+def delete_site(grant: sites.Grant, site: sites.Site) -> BaseResponse | tuple[str, int]:
+    """Delete a site, its figures and its tokens, once its name is typed to confirm."""
+    csrf.protect()
+    if request.form.get("confirm", "").strip() != site.name:
+        errors = {"confirm": f"Type {site.name} exactly to delete it."}
+        page = render_template(
+            "dashboard/site_form.html",
+            grant=grant,
+            site=site,
+            form=_settings_form(site),
+            errors=errors,
+        )
+        return page, 400
+    deleted = sites.remove(runtime().redis, site.name)
+    flash(f"Site {site.name} deleted, with its tokens and its figures ({deleted} keys).")
+    return redirect(url_for("dashboard.home"))
 
 
 @bp.get("/tokens")

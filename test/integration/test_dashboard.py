@@ -520,3 +520,73 @@ def test_deleting_a_site_takes_its_name_typed_and_leaves_a_namespace_alone(
     assert client.get("/get/blog/kept").json == {"value": 1}  # the counter is not the site's
     reader = {"Authorization": f"Bearer {made.json['token']}"}  # type: ignore[index]
     assert client.get("/api/sites/blog/stats", headers=reader).status_code == 401
+
+
+def test_an_admin_adds_a_counter_and_sees_its_admin_key_once(client: FlaskClient) -> None:
+    sign_in(client)
+    new = "/dashboard/new-counter"
+    form = {"namespace": "docs", "key": "readme", "value": "41"}
+    assert client.post(new, data=form).status_code == 400  # no CSRF token
+    made = client.post(new, data={**form, "csrf_token": csrf_token(client, new)})
+    assert made.status_code == 200
+    admin_key = re.search(r'<code id="admin-key">([^<]+)</code>', made.text).group(1)  # type: ignore[union-attr]
+    changed = client.post(
+        "/update/docs/readme?amount=1", headers={"Authorization": f"Bearer {admin_key}"}
+    )
+    assert changed.json == {"value": 42}
+    page = client.get("/dashboard/counters/docs/readme").text
+    assert admin_key not in page
+    assert "/badge/docs/readme.svg" in page
+    again = client.post(new, data={**form, "csrf_token": csrf_token(client, new)})
+    assert again.status_code == 400
+    assert "already exists" in again.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("namespace", "a b", "namespace must be 3 to 64"),
+        ("key", "", "key must be 3 to 64"),
+        ("value", "1e3", "value must be an integer"),
+        ("value", str(2**63), "value must be an integer"),
+    ],
+)
+def test_the_counter_form_shows_an_error_beside_its_field(
+    client: FlaskClient, field: str, value: str, said: str
+) -> None:
+    sign_in(client)
+    new = "/dashboard/new-counter"
+    form = {"namespace": "docs", "key": "readme", "value": "0", field: value}
+    refused = client.post(new, data={**form, "csrf_token": csrf_token(client, new)})
+    assert refused.status_code == 400
+    error = re.search(rf'id="{field}-error" role="alert">([^<]+)<', refused.text)
+    assert error is not None, refused.text
+    assert said in html.unescape(error.group(1))
+    assert client.get("/get/docs/readme").status_code == 404
+
+
+def test_an_admin_sets_and_resets_a_counter_from_its_page(client: FlaskClient) -> None:
+    for _ in range(3):
+        client.get("/hit/docs/readme")
+    sign_in(client)
+    page = "/dashboard/counters/docs/readme"
+    action = f"{page}/set"
+    assert client.post(action, data={"value": "10"}).status_code == 400  # no CSRF token
+    done = client.post(
+        action, data={"value": "10", "csrf_token": csrf_token(client, page)}, follow_redirects=True
+    )
+    assert "docs/readme is now 10 (it was 3)." in done.text
+    assert client.get("/get/docs/readme").json == {"value": 10}
+    refused = client.post(action, data={"value": "ten", "csrf_token": csrf_token(client, page)})
+    assert refused.status_code == 400
+    assert 'id="value-error"' in refused.text
+    reset = client.post(
+        action, data={"reset": "1", "csrf_token": csrf_token(client, page)}, follow_redirects=True
+    )
+    assert "docs/readme is now 0 (it was 10)." in reset.text
+    assert client.get("/get/docs/readme").json == {"value": 0}
+    missing = client.post(
+        "/dashboard/counters/docs/nothing/set",
+        data={"value": "1", "csrf_token": csrf_token(client, page)},
+    )
+    assert missing.status_code == 404

@@ -23,11 +23,12 @@ from flask import (
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import Forbidden, HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import counters, sessions, sites, stats
+from page_tracker.services.counters import INT64_MAX, INT64_MIN
 from page_tracker.services.ingest import plans
 from page_tracker.store.connection import FULL, UNAVAILABLE
 from page_tracker.web import auth, charts, params
@@ -498,12 +499,58 @@ def snippet(grant: sites.Grant, site: sites.Site) -> str:
     )
 
 
+NAME_RULE = "3 to 64 characters of A-Z, a-z, 0-9, '_', '.' or '-'"
+
+
+def _value(raw: str) -> int | None:
+    """Return `raw` as a signed 64-bit integer, or None if it is not one."""
+    number = counters.parse_integer(raw.strip() or "0")
+    return number if number is not None and INT64_MIN <= number <= INT64_MAX else None
+
+
+@bp.route("/new-counter", methods=["GET", "POST"])
+@auth.signed_in_admin
+def new_counter(grant: sites.Grant) -> str | tuple[str, int]:
+    """Create a counter from a form and show its admin key, this once."""
+    form = request.form
+    if request.method == "GET":
+        return render_template("dashboard/new_counter.html", grant=grant, form={}, errors={})
+    csrf.protect()
+    namespace, key = form.get("namespace", "").strip(), form.get("key", "").strip()
+    value = _value(form.get("value", ""))
+    errors = {
+        field: f"{field} must be {NAME_RULE}"
+        for field, name in (("namespace", namespace), ("key", key))
+        if not counters.NAME.fullmatch(name)
+    }
+    if value is None:
+        errors["value"] = f"value must be an integer from {INT64_MIN} to {INT64_MAX}"
+    if not errors and value is not None:
+        app = runtime()
+        try:
+            admin_key = counters.create(app.redis, app.policy, namespace, key, value, app.now)
+        except counters.ExistsError as error:
+            errors["key"] = str(error)
+        else:
+            return render_template(
+                "dashboard/counter_key.html",
+                grant=grant,
+                namespace=namespace,
+                key=key,
+                admin_key=admin_key,
+            )
+    page = render_template("dashboard/new_counter.html", grant=grant, form=form, errors=errors)
+    return page, 400
+
+
 @bp.get("/counters/<namespace>/<key>")
-@auth.signed_in
+@auth.signed_in_admin
 def counter(grant: sites.Grant, namespace: str, key: str) -> str:
-    """Show a counter's history as a chart, its badge, and snippets to embed the badge."""
-    if grant.scope != "admin":
-        raise Forbidden("Counters need an admin token.")
+    """Show a counter's history as a chart, its badge, snippets to embed it, and its forms."""
+    return _counter_page(grant, namespace, key, {})
+
+
+def _counter_page(grant: sites.Grant, namespace: str, key: str, errors: dict[str, str]) -> str:
     app = runtime()
     namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     try:
@@ -515,5 +562,31 @@ def counter(grant: sites.Grant, namespace: str, key: str) -> str:
     chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day", what="hits")
     badge = f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg"
     return render_template(
-        "dashboard/counter.html", grant=grant, info=info, chart=chart, days=days, badge=badge
+        "dashboard/counter.html",
+        grant=grant,
+        info=info,
+        chart=chart,
+        days=days,
+        badge=badge,
+        errors=errors,
     )
+
+
+@bp.post("/counters/<namespace>/<key>/set")
+@auth.signed_in_admin
+def set_counter(grant: sites.Grant, namespace: str, key: str) -> BaseResponse | tuple[str, int]:
+    """Set a counter to the form's value, or to 0 when the form resets it."""
+    csrf.protect()
+    value = 0 if "reset" in request.form else _value(request.form.get("value", ""))
+    if value is None:
+        error = f"value must be an integer from {INT64_MIN} to {INT64_MAX}"
+        return _counter_page(grant, namespace, key, {"value": error}), 400
+    app = runtime()
+    try:
+        old, new = counters.change(
+            app.redis, app.policy, namespace, key, None, "set", value, app.now, owner=True
+        )
+    except counters.NotFoundError:
+        raise NotFound("There is no such counter.") from None
+    flash(f"{namespace}/{key} is now {new} (it was {old}).")
+    return redirect(url_for("dashboard.counter", namespace=namespace, key=key))

@@ -63,7 +63,7 @@ def test_signing_in_sets_a_strict_cookie_and_lists_sites_and_counters(
     assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain HTTP here; see the HTTPS test
     home = client.get("/dashboard/").text
-    assert 'href="/dashboard/sites/blog"' in home
+    assert 'href="/dashboard/sites/blog?range=30d"' in home
     assert 'href="/dashboard/counters/site.one/home"' in home
 
 
@@ -590,3 +590,40 @@ def test_an_admin_sets_and_resets_a_counter_from_its_page(client: FlaskClient) -
         data={"value": "1", "csrf_token": csrf_token(client, page)},
     )
     assert missing.status_code == 404
+
+
+def test_home_shows_each_sites_figures_over_the_range_and_counter_totals(
+    client: FlaskClient,
+) -> None:
+    add_site(client)
+    add_site(client, name="shop", domains=["shop.test"])
+    for ip in ("192.0.2.1", "192.0.2.2", "192.0.2.2"):
+        assert view(client, ip=ip).status_code == 202
+    client.get("/hit/docs/readme")
+    client.get("/hit/docs/readme")
+    sign_in(client)
+    home = client.get("/dashboard/?range=7d").text
+    row = re.search(r"blog</a>.*?<td>(\d+)</td><td>(\d+)</td><td>(.*?)</td>", home, re.S)
+    assert row is not None, home
+    assert (row.group(1), row.group(2)) == ("2", "3")  # visitors, views: the inbox was drained
+    assert 'class="spark"' in row.group(3)
+    assert "Views of blog, 7 days" in row.group(3)
+    shop = re.search(r"shop</a>.*?<td>(\d+)</td><td>(\d+)</td>", home, re.S)
+    assert shop is not None
+    assert (shop.group(1), shop.group(2)) == ("0", "0")
+    assert re.search(r"docs/readme</a></th><td>2</td>", home)
+    assert 'aria-current="page">7 days' in home
+    assert client.get("/dashboard/?range=forever").status_code == 404
+
+
+def test_a_read_token_sees_its_site_alone_on_home(client: FlaskClient) -> None:
+    add_site(client)
+    add_site(client, name="shop", domains=["shop.test"])
+    client.get("/hit/docs/readme")
+    made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
+    sign_in(client, made.json["token"])  # type: ignore[index]
+    home = client.get("/dashboard/").text
+    assert ">blog</a>" in home
+    assert ">shop</a>" not in home
+    assert "docs/readme" not in home
+    assert "Add a site" not in home

@@ -147,6 +147,13 @@ def names(redis: Redis, limit: int) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def totals(redis: Redis, limit: int) -> list[tuple[str, str, int]]:
+    """Return up to `limit` counters as (namespace, key, value), sorted by name."""
+    found = names(redis, limit)
+    valued = zip(found, store.values(redis, found), strict=True)
+    return [(namespace, key, value) for (namespace, key), value in valued if value is not None]
+
+
 def _authorize(record: store.CounterRecord, admin_key: str | None) -> None:
     if not record.admin_hash:
         raise NoAdminKeyError("this counter was created without an admin key")

@@ -202,6 +202,21 @@ def totals(redis: Redis, site: Site, first: date, last: date) -> dict[str, int]:
     return _totals(redis, site.name, store.days(redis, site.name, dates))
 
 
+def overview(redis: Redis, site: Site, asked: Span, now: datetime) -> dict[str, Any]:
+    """Return a site's totals over `asked`, with every view so far, and its views per day.
+
+    For a range of one day, the trend is its views per hour instead.
+    """
+    inbox.settle(redis, site, now)
+    dates = [asked.first + timedelta(days=n) for n in range((asked.last - asked.first).days + 1)]
+    stored = store.days(redis, site.name, dates)
+    if len(stored) == 1:
+        trend = [stored[0].counts.get(f"h{hour:02d}", 0) for hour in range(24)]
+    else:
+        trend = [day.counts.get("views", 0) for day in stored]
+    return {"totals": _totals(redis, site.name, stored), "trend": trend}
+
+
 def group_label(group: str) -> str:
     """Return the name of one entry of a top list: browser, os or device."""
     return {"browsers": "browser", "os": "os", "devices": "device"}[group]

@@ -64,6 +64,14 @@ def create(
     return bool(created)
 
 
+def values(redis: Redis, names: Sequence[tuple[str, str]]) -> list[int | None]:
+    """Return the value of each (namespace, key), None for one that is gone, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for namespace, key in names:
+        pipe.hget(keys.counter(namespace, key), "value")
+    return [None if value is None else int(value) for value in pipe.execute()]
+
+
 def read(redis: Redis, namespace: str, key: str) -> CounterRecord | None:
     """Return the counter, or None if there is none."""
     name = keys.counter(namespace, key)

@@ -79,3 +79,21 @@ def series_chart(
         f"per {escape(unit)}</text></svg>"
     )
     return "".join(parts)
+
+
+SPARK_W, SPARK_H = 120, 28
+
+
+def sparkline(values: list[int], title: str) -> str:
+    """Return a small SVG line of `values`, named by `title` for screen readers and on hover."""
+    top = max(values, default=0) or 1
+    step = SPARK_W / max(len(values) - 1, 1)
+    points = " ".join(
+        f"{index * step:.1f},{SPARK_H - 2 - (SPARK_H - 4) * value / top:.1f}"
+        for index, value in enumerate(values)
+    )
+    return (
+        f'<svg class="spark" viewBox="0 0 {SPARK_W} {SPARK_H}" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        f'<polyline points="{points}"/></svg>'
+    )

@@ -39,6 +39,8 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 UTC = ZoneInfo("UTC")
 csrf = CSRFProtect()
 MAX_COUNTERS = 200
+# The home page reads the figures of this many sites; it only names the others.
+MAX_SITES = 50
 # Writing is the only way to notice a vanished client, so streams write this often.
 KEEP_ALIVE_S = 2.0
 BUSY_RETRY_MS = 5000
@@ -334,19 +336,28 @@ def revoke_token(grant: sites.Grant, token_id: str) -> BaseResponse:
 @bp.get("/")
 @auth.signed_in
 def home(grant: sites.Grant) -> str:
-    """List the sites and counters the signed-in token may see."""
+    """Show each site the signed-in token may see, with its figures over a range, and counters."""
     app = runtime()
-    if grant.scope == "admin":
-        site_names = sites.names(app.redis)
-        counter_names = counters.names(app.redis, MAX_COUNTERS)
-    else:
-        site_names, counter_names = [grant.site], []
+    name = request.args.get("range") or stats.DEFAULT_RANGE
+    if name not in stats.RANGES:
+        raise NotFound(f"There is no range {name}: pick one of {', '.join(stats.RANGES)}.")
+    site_names = sites.names(app.redis) if grant.scope == "admin" else [grant.site]
+    shown = []
+    for site_name in site_names[:MAX_SITES]:
+        site = sites.load(app.redis, site_name)
+        asked = stats.span(sites.local_day(site, app.now), name, None, None)
+        seen = stats.overview(app.redis, site, asked, app.now)
+        label = f"Views of {site_name}, {stats.RANGES[name][0].lower()}"
+        shown.append({**seen, "name": site_name, "trend": charts.sparkline(seen["trend"], label)})
     return render_template(
         "dashboard/home.html",
         grant=grant,
         by_link=grant.token_id.startswith(sessions.LINK_SIGN_IN),
-        sites=site_names,
-        counters=counter_names,
+        ranges=stats.RANGES,
+        range_name=name,
+        sites=shown,
+        other_sites=site_names[MAX_SITES:],
+        counters=counters.totals(app.redis, MAX_COUNTERS) if grant.scope == "admin" else [],
         max_counters=MAX_COUNTERS,
     )
 

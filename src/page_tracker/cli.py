@@ -19,10 +19,11 @@ from page_tracker import embedded, server
 from page_tracker.config import ConfigError, load_config
 from page_tracker.embedded import EmbeddedRedisError
 from page_tracker.extensions import system_clock
-from page_tracker.services import sessions, sites, transfer
+from page_tracker.services import demo, sessions, sites, transfer
 from page_tracker.store.connection import UNAVAILABLE, connect
 
 DEFAULT_DATA_DIR = platformdirs.user_data_path("page-tracker")
+DEMO_DOMAIN = "demo.page-tracker.test"
 
 
 def _count(envvar: str) -> dict[str, Any]:
@@ -189,6 +190,25 @@ def import_command(source: IO[str], *, replace: bool) -> None:
             skipped += summary["skipped"]
             progress.update()
     click.echo(f"imported {imported} counters, skipped {skipped} that already existed", err=True)
+
+
+@main.command("demo")
+@click.option("--site", "site_name", default="demo", show_default=True)
+@click.option("--views", "count", default=20_000, show_default=True, type=click.IntRange(1, 10**6))
+def demo_command(site_name: str, count: int) -> None:
+    """Fill a site (made if missing) with a month of made-up views, to try the dashboard."""
+    with _redis() as (redis, _):
+        now = system_clock()
+        try:
+            found = sites.load(redis, site_name)
+        except sites.UnknownSiteError:
+            found = sites.make_site(site_name, [DEMO_DOMAIN], created=int(now.timestamp()))
+            sites.add(redis, found)
+        demo.fill(redis, found, count, now)
+    click.echo(
+        f"counted {count} made-up views of {site_name} over the last {demo.DAYS} days: "
+        f"see /dashboard/sites/{site_name}"
+    )
 
 
 @main.group()

@@ -94,7 +94,7 @@ def test_sign_in_see_the_api_figures_switch_range_and_watch_a_view_arrive(
     page.click("button[type=submit]")
     page.wait_for_url(f"{tracker.url}/dashboard/")
     shot(page, "home")
-    page.click(f'a[href="/dashboard/sites/{SITE}"]')
+    page.get_by_role("link", name=SITE, exact=True).click()
     page.wait_for_selector("text=Live: figures update")
     assert shown_totals(page) == api_totals(tracker, page)
     assert page.text_content('[data-figure="views"]') != "0"

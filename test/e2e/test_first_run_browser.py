@@ -1,6 +1,8 @@
 """A newcomer's first minutes in real headless Chromium, from a cold start without any token."""
 
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -134,3 +136,32 @@ def test_the_admin_pages_fit_a_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         shot(page, f"{name}-phone-{scheme}")
     context.close()
+
+
+def test_the_demo_fills_the_dashboard_of_a_running_serve(
+    browser: Browser, first_run: ServeProcess, tmp_path: Path
+) -> None:
+    command = Path(sys.executable).with_name("page-tracker")
+    filled = subprocess.run(
+        [str(command), "--data-dir", str(tmp_path / "data"), "demo", "--views", "5000"],
+        env=environment_without_redis_url(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert filled.returncode == 0, filled.stderr
+    link = LINK.search(first_run.logged())
+    assert link is not None
+    admin = desktop(browser).new_page()
+    admin.goto(link.group(1))
+    admin.click("button[type=submit]")
+    row = admin.locator("table.overview tr", has_text="demo")
+    expect(row.locator("td").nth(1)).not_to_have_text("0")
+    shot(admin, "home-demo")
+    admin.get_by_role("link", name="demo", exact=True).click()
+    expect(admin.locator('[data-figure="views"]')).not_to_have_text("0")
+    shot(admin, "site-demo")
+    admin.get_by_role("link", name="Settings").click()
+    expect(admin.locator("#domains")).to_have_value("demo.page-tracker.test")
+    shot(admin, "site-settings")

@@ -19,7 +19,6 @@ from test.e2e.test_dashboard_browser import shot
 
 __all__ = ["browser", "own_server_only"]  # fixtures, used by name
 LINK = re.compile(r"(http://\S+/dashboard/sign-in/\S+)")
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -51,7 +50,9 @@ def test_from_the_sign_in_link_to_a_tracked_page_without_a_token(
 ) -> None:
     link = LINK.search(first_run.logged())
     assert link is not None, first_run.logged()
-    admin = desktop(browser).new_page()
+    context = desktop(browser)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    admin = context.new_page()
     admin.goto(link.group(1))
     shot(admin, "sign-in-link")
     admin.click("button[type=submit]")
@@ -66,6 +67,9 @@ def test_from_the_sign_in_link_to_a_tracked_page_without_a_token(
     expect(admin.locator("[role=status]")).to_contain_text("Site first.site added")
     snippet = admin.locator("pre code").first.inner_text()
     assert 'data-site="first.site"' in snippet
+    admin.get_by_role("button", name="Copy").first.click()
+    expect(admin.get_by_role("button", name="Copied")).to_be_visible()
+    assert admin.evaluate("navigator.clipboard.readText()") == snippet
     shot(admin, "new-site-snippet")
 
     root, pages = origin
@@ -116,25 +120,62 @@ def test_a_read_token_made_in_the_browser_signs_in_until_it_is_revoked(
     expect(reader).to_have_url(re.compile(r"/dashboard/login"))
 
 
+LOOKS = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+}
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_admin_pages_fit_a_phone(
-    browser: Browser, first_run: ServeProcess, scheme: str
+@pytest.mark.parametrize("device", LOOKS)
+def test_every_new_page_fits_a_phone_and_is_shot_in_each_look(
+    browser: Browser, first_run: ServeProcess, device: str, scheme: str
 ) -> None:
     link = LINK.search(first_run.logged())
     assert link is not None
+    viewport: ViewportSize = LOOKS[device]  # type: ignore[assignment]
     context = browser.new_context(
         user_agent=DESKTOP_CHROME,
-        viewport=PHONE,
+        viewport=viewport,
         color_scheme=scheme,  # type: ignore[arg-type]
     )
     page: Page = context.new_page()
+    base = first_run.url
+
+    def look(name: str) -> None:
+        # Nothing is wider than the screen: the page does not scroll sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], name
+        shot(page, f"{name}-{device}-{scheme}")
+
     page.goto(link.group(1))
-    page.click("button[type=submit]")
-    for path, name in (("/dashboard/new-site", "new-site"), ("/dashboard/tokens", "tokens")):
-        page.goto(f"{first_run.url}{path}")
-        # Nothing is wider than the phone: the page does not scroll sideways.
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        shot(page, f"{name}-phone-{scheme}")
+    look("sign-in-link")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{base}/dashboard/new-site")
+    page.fill("#name", "look.site")
+    page.fill("#domains", "localhost")
+    page.get_by_role("button", name="Add the site").click()
+    page.goto(f"{base}/dashboard/new-site")
+    page.fill("#name", "look.site")
+    page.fill("#domains", "localhost")
+    page.get_by_role("button", name="Add the site").click()
+    expect(page.locator("#name-error")).to_contain_text("already exists")
+    look("new-site-error")
+    page.goto(f"{base}/dashboard/sites/look.site/settings")
+    look("site-settings")
+    page.goto(f"{base}/dashboard/tokens")
+    page.select_option("#site", "look.site")
+    page.get_by_role("button", name="Create", exact=True).click()
+    look("token-made")
+    page.goto(f"{base}/dashboard/tokens")
+    look("tokens")
+    page.goto(f"{base}/dashboard/new-counter")
+    page.fill("#key", "readme")
+    page.get_by_role("button", name="Add the counter").click()
+    look("counter-made")
+    page.goto(f"{base}/dashboard/counters/default/readme")
+    look("counter")
+    page.goto(f"{base}/dashboard/")
+    look("home")
     context.close()
 
 

@@ -1,5 +1,23 @@
-// Live figures on a site's dashboard: Server-Sent Events, or polling where they fail.
+// Live figures on a site's dashboard: Server-Sent Events, or polling where they fail.  And a
+// Copy button beside every snippet, token and key: without JavaScript, they are selected by hand.
 "use strict";
+(function () {
+  document.querySelectorAll("pre > code").forEach(function (code) {
+    if (!navigator.clipboard) return;  // only over HTTPS or on localhost
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy";
+    button.textContent = "Copy";
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(code.textContent).then(function () {
+        button.textContent = "Copied";
+      }, function () {
+        button.textContent = "Select it and copy by hand";
+      });
+    });
+    code.parentNode.insertAdjacentElement("afterend", button);
+  });
+})();
 (function () {
   var tiles = document.querySelector("[data-live]");
   if (!tiles) return;

@@ -13,7 +13,7 @@ from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
-from page_tracker.web import admin, counters, docs, health, home, sites, tracking
+from page_tracker.web import admin, counters, docs, health, home, manage, sites, tracking
 from page_tracker.web.bodies import StrictJSONProvider
 from page_tracker.web.dashboard import init_dashboard
 from page_tracker.web.endpoints import budgets, declare_cors
@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.redirect_defaults = False
     for blueprint in (home.bp, health.bp, counters.bp, admin.bp, docs.bp, tracking.bp, sites.bp):
         app.register_blueprint(blueprint)
-    init_dashboard(app)
+    init_dashboard(app, manage.bp)
     init_rate_limit(app, budgets())
     app.wsgi_app = FastApp(  # type: ignore[method-assign]
         app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app

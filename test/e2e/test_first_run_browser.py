@@ -45,6 +45,13 @@ def desktop(browser: Browser) -> BrowserContext:
     return browser.new_context(user_agent=DESKTOP_CHROME, viewport={"width": 1280, "height": 900})
 
 
+def add_site(page: Page, base: str, name: str, domain: str) -> None:
+    page.goto(f"{base}/dashboard/new-site")
+    page.fill("#name", name)
+    page.fill("#domains", domain)
+    page.get_by_role("button", name="Add the site").click()
+
+
 def test_from_the_sign_in_link_to_a_tracked_page_without_a_token(
     browser: Browser, first_run: ServeProcess, origin: tuple[Path, str]
 ) -> None:
@@ -91,10 +98,7 @@ def test_a_read_token_made_in_the_browser_signs_in_until_it_is_revoked(
     admin = desktop(browser).new_page()
     admin.goto(link.group(1))
     admin.click("button[type=submit]")
-    admin.goto(f"{first_run.url}/dashboard/new-site")
-    admin.fill("#name", "shared.site")
-    admin.fill("#domains", "example.org")
-    admin.get_by_role("button", name="Add the site").click()
+    add_site(admin, first_run.url, "shared.site", "example.org")
 
     admin.goto(f"{first_run.url}/dashboard/tokens")
     admin.select_option("#scope", "read")
@@ -150,14 +154,8 @@ def test_every_new_page_fits_a_phone_and_is_shot_in_each_look(
     page.goto(link.group(1))
     look("sign-in-link")
     page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{base}/dashboard/new-site")
-    page.fill("#name", "look.site")
-    page.fill("#domains", "localhost")
-    page.get_by_role("button", name="Add the site").click()
-    page.goto(f"{base}/dashboard/new-site")
-    page.fill("#name", "look.site")
-    page.fill("#domains", "localhost")
-    page.get_by_role("button", name="Add the site").click()
+    add_site(page, base, "look.site", "localhost")
+    add_site(page, base, "look.site", "localhost")  # again: the name is taken
     expect(page.locator("#name-error")).to_contain_text("already exists")
     look("new-site-error")
     page.goto(f"{base}/dashboard/sites/look.site/settings")

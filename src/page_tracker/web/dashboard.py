@@ -13,7 +13,6 @@ from flask import (
     Request,
     Response,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -28,10 +27,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import counters, sessions, sites, stats
-from page_tracker.services.counters import INT64_MAX, INT64_MIN
 from page_tracker.services.ingest import plans
 from page_tracker.store.connection import FULL, UNAVAILABLE
-from page_tracker.web import auth, charts, params
+from page_tracker.web import auth, charts
 from page_tracker.web.answers import csv_answer
 from page_tracker.web.errors import unavailable_headers
 
@@ -74,8 +72,11 @@ class SessionCookies(SecureCookieSessionInterface):
         return request.is_secure
 
 
-def init_dashboard(app: Flask) -> None:
-    """Set up sessions, CSRF protection and the live-stream budget for the dashboard."""
+def init_dashboard(app: Flask, *more: Blueprint) -> None:
+    """Set up sessions, CSRF protection and the live-stream budget for the dashboard.
+
+    `more` are the dashboard's other blueprints (made with `dress`), registered with it.
+    """
     app.secret_key = app.config["SECRET_KEY"] or None
     app.session_interface = SessionCookies()
     app.config.update(
@@ -85,7 +86,8 @@ def init_dashboard(app: Flask) -> None:
     app.extensions["page_tracker.live_streams"] = threading.BoundedSemaphore(
         app.config["LIVE_STREAMS"]
     )
-    app.register_blueprint(bp)
+    for blueprint in (bp, *more):
+        app.register_blueprint(blueprint)
 
 
 @bp.app_template_filter("datetime")
@@ -94,7 +96,6 @@ def when(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-@bp.after_request
 def secure(response: Response) -> Response:
     """Add the security headers to every dashboard answer; no page of it is ever cached."""
     response.headers.update(SECURITY_HEADERS)
@@ -108,23 +109,29 @@ def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
     return render_template("dashboard/error.html", message=message), 503, unavailable_headers()
 
 
-for _outage in (*UNAVAILABLE, FULL):
-    bp.register_error_handler(_outage, _unavailable)
-
-
-@bp.errorhandler(CSRFError)
 def csrf_failed(error: CSRFError) -> tuple[str, int]:
     """Explain a refused form rather than answer a bare 400."""
     return render_template("dashboard/error.html", message=error.description), 400
 
 
-@bp.errorhandler(HTTPException)
 def refused(error: HTTPException) -> BaseResponse | tuple[str, int]:
     """Answer a refusal with a page that says why."""
     if error.response is not None:  # an answer already made, such as a redirect to sign in
         return error.get_response()
     message = error.description or error.name
     return render_template("dashboard/error.html", message=message), error.code or 500
+
+
+def dress(blueprint: Blueprint) -> None:
+    """Give a blueprint of the dashboard its security headers and its error pages."""
+    blueprint.after_request(secure)
+    for outage in (*UNAVAILABLE, FULL):
+        blueprint.register_error_handler(outage, _unavailable)
+    blueprint.register_error_handler(CSRFError, csrf_failed)
+    blueprint.register_error_handler(HTTPException, refused)
+
+
+dress(bp)
 
 
 def _back_to(target: str) -> str:
@@ -200,137 +207,6 @@ def sign_in_link(secret: str) -> str | BaseResponse:
     if not auth.sign_in_by_link(app, secret):
         raise NotFound(SPENT_LINK)
     return redirect(url_for("dashboard.home"))
-
-
-@bp.route("/new-site", methods=["GET", "POST"])
-@auth.signed_in_admin
-def new_site(grant: sites.Grant) -> str | BaseResponse | tuple[str, int]:
-    """Register a site from a form; then show its snippet."""
-    if request.method == "GET":
-        return render_template("dashboard/site_form.html", grant=grant, form={}, errors={})
-    csrf.protect()
-    app, form = runtime(), request.form
-    try:
-        site = _site_from(form, form.get("name", "").strip(), int(app.now.timestamp()))
-        sites.add(app.redis, site)
-    except sites.SiteError as error:
-        errors = {error.field or "name": str(error)}
-        page = render_template("dashboard/site_form.html", grant=grant, form=form, errors=errors)
-        return page, 400
-    flash(f"Site {site.name} added. Put this snippet in its pages.")
-    return redirect(url_for("dashboard.snippet", name=site.name))
-
-
-def _site_from(form: Any, name: str, created: int) -> sites.Site:
-    """Return the site a settings form describes; raise SiteError saying what is wrong."""
-    retention = form.get("retention_days", "").strip()
-    return sites.make_site(
-        name,
-        form.get("domains", "").replace(",", " ").split(),
-        form.get("tz", "").strip() or "UTC",
-        # Not a number: passed on as it is, for the check to say so.
-        int(retention) if retention.isdigit() else retention,
-        form.get("honor_dnt") == "on",
-        created,
-    )
-
-
-def _settings_form(site: sites.Site) -> dict[str, str]:
-    return {
-        "domains": " ".join(site.domains),
-        "tz": site.tz,
-        "retention_days": str(site.retention_days),
-        "honor_dnt": "on" if site.honor_dnt else "",
-    }
-
-
-@bp.route("/sites/<name>/settings", methods=["GET", "POST"])
-@auth.sees_site(admin_only=True)
-def site_settings(grant: sites.Grant, site: sites.Site) -> str | BaseResponse | tuple[str, int]:
-    """Change a site's domains, time zone, retention and Do-Not-Track choice; or delete it."""
-    if request.method == "GET":
-        form = _settings_form(site)
-        return render_template(
-            "dashboard/site_form.html", grant=grant, site=site, form=form, errors={}
-        )
-    csrf.protect()
-    try:
-        sites.update(runtime().redis, _site_from(request.form, site.name, site.created))
-    except sites.SiteError as error:
-        errors = {error.field or "domains": str(error)}
-        page = render_template(
-            "dashboard/site_form.html", grant=grant, site=site, form=request.form, errors=errors
-        )
-        return page, 400
-    flash(f"Settings of {site.name} saved.")
-    return redirect(url_for("dashboard.site", name=site.name))
-
-
-@bp.post("/sites/<name>/delete")
-@auth.sees_site(admin_only=True)
-def delete_site(grant: sites.Grant, site: sites.Site) -> BaseResponse | tuple[str, int]:
-    """Delete a site, its figures and its tokens, once its name is typed to confirm."""
-    csrf.protect()
-    if request.form.get("confirm", "").strip() != site.name:
-        errors = {"confirm": f"Type {site.name} exactly to delete it."}
-        page = render_template(
-            "dashboard/site_form.html",
-            grant=grant,
-            site=site,
-            form=_settings_form(site),
-            errors=errors,
-        )
-        return page, 400
-    deleted = sites.remove(runtime().redis, site.name)
-    flash(f"Site {site.name} deleted, with its tokens and its figures ({deleted} keys).")
-    return redirect(url_for("dashboard.home"))
-
-
-@bp.get("/tokens")
-@auth.signed_in_admin
-def tokens(grant: sites.Grant) -> str:
-    """List every token, with forms to create and revoke them."""
-    return _tokens_page(grant, {}, {})
-
-
-def _tokens_page(grant: sites.Grant, form: Any, errors: dict[str, str]) -> str:
-    app = runtime()
-    return render_template(
-        "dashboard/tokens.html",
-        grant=grant,
-        tokens=sites.tokens(app.redis),
-        site_names=sites.names(app.redis),
-        form=form,
-        errors=errors,
-    )
-
-
-@bp.post("/tokens")
-@auth.signed_in_admin
-def add_token(grant: sites.Grant) -> str | tuple[str, int]:
-    """Create a token and show it, this once."""
-    csrf.protect()
-    app, form = runtime(), request.form
-    scope = form.get("scope", "")
-    site = "" if scope == "admin" else form.get("site", "")
-    try:
-        token_id, secret = sites.mint_token(app.redis, scope, site, int(app.now.timestamp()))
-    except sites.SiteError as error:
-        return _tokens_page(grant, form, {error.field or "site": str(error)}), 400
-    return render_template(
-        "dashboard/token.html", grant=grant, token_id=token_id, token=secret, scope=scope, site=site
-    )
-
-
-@bp.post("/tokens/<token_id>/revoke")
-@auth.signed_in_admin
-def revoke_token(grant: sites.Grant, token_id: str) -> BaseResponse:
-    """Revoke a token: it stops working at once, and whoever signed in with it is signed out."""
-    csrf.protect()
-    if not sites.revoke_token(runtime().redis, token_id):
-        raise NotFound(f"There is no token {token_id}.")
-    flash(f"Token {token_id} revoked.")
-    return redirect(url_for("dashboard.tokens"))
 
 
 @bp.get("/")
@@ -508,96 +384,3 @@ def snippet(grant: sites.Grant, site: sites.Site) -> str:
     return render_template(
         "dashboard/snippet.html", grant=grant, site=site, base=request.host_url.rstrip("/")
     )
-
-
-NAME_RULE = "3 to 64 characters of A-Z, a-z, 0-9, '_', '.' or '-'"
-
-
-def _value(raw: str) -> int | None:
-    """Return `raw` as a signed 64-bit integer, or None if it is not one."""
-    number = counters.parse_integer(raw.strip() or "0")
-    return number if number is not None and INT64_MIN <= number <= INT64_MAX else None
-
-
-@bp.route("/new-counter", methods=["GET", "POST"])
-@auth.signed_in_admin
-def new_counter(grant: sites.Grant) -> str | tuple[str, int]:
-    """Create a counter from a form and show its admin key, this once."""
-    form = request.form
-    if request.method == "GET":
-        return render_template("dashboard/new_counter.html", grant=grant, form={}, errors={})
-    csrf.protect()
-    namespace, key = form.get("namespace", "").strip(), form.get("key", "").strip()
-    value = _value(form.get("value", ""))
-    errors = {
-        field: f"{field} must be {NAME_RULE}"
-        for field, name in (("namespace", namespace), ("key", key))
-        if not counters.NAME.fullmatch(name)
-    }
-    if value is None:
-        errors["value"] = f"value must be an integer from {INT64_MIN} to {INT64_MAX}"
-    if not errors and value is not None:
-        app = runtime()
-        try:
-            admin_key = counters.create(app.redis, app.policy, namespace, key, value, app.now)
-        except counters.ExistsError as error:
-            errors["key"] = str(error)
-        else:
-            return render_template(
-                "dashboard/counter_key.html",
-                grant=grant,
-                namespace=namespace,
-                key=key,
-                admin_key=admin_key,
-            )
-    page = render_template("dashboard/new_counter.html", grant=grant, form=form, errors=errors)
-    return page, 400
-
-
-@bp.get("/counters/<namespace>/<key>")
-@auth.signed_in_admin
-def counter(grant: sites.Grant, namespace: str, key: str) -> str:
-    """Show a counter's history as a chart, its badge, snippets to embed it, and its forms."""
-    return _counter_page(grant, namespace, key, {})
-
-
-def _counter_page(grant: sites.Grant, namespace: str, key: str, errors: dict[str, str]) -> str:
-    app = runtime()
-    namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
-    try:
-        info = counters.info(app.redis, namespace, key)
-        days = counters.history(app.redis, app.policy, namespace, key, 30, UTC, app.now)
-    except counters.NotFoundError:
-        raise NotFound("There is no such counter.") from None
-    points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
-    chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day", what="hits")
-    badge = f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg"
-    return render_template(
-        "dashboard/counter.html",
-        grant=grant,
-        info=info,
-        chart=chart,
-        days=days,
-        badge=badge,
-        errors=errors,
-    )
-
-
-@bp.post("/counters/<namespace>/<key>/set")
-@auth.signed_in_admin
-def set_counter(grant: sites.Grant, namespace: str, key: str) -> BaseResponse | tuple[str, int]:
-    """Set a counter to the form's value, or to 0 when the form resets it."""
-    csrf.protect()
-    value = 0 if "reset" in request.form else _value(request.form.get("value", ""))
-    if value is None:
-        error = f"value must be an integer from {INT64_MIN} to {INT64_MAX}"
-        return _counter_page(grant, namespace, key, {"value": error}), 400
-    app = runtime()
-    try:
-        old, new = counters.change(
-            app.redis, app.policy, namespace, key, None, "set", value, app.now, owner=True
-        )
-    except counters.NotFoundError:
-        raise NotFound("There is no such counter.") from None
-    flash(f"{namespace}/{key} is now {new} (it was {old}).")
-    return redirect(url_for("dashboard.counter", namespace=namespace, key=key))

@@ -202,7 +202,10 @@ def demo_command(site_name: str, count: int) -> None:
         try:
             found = sites.load(redis, site_name)
         except sites.UnknownSiteError:
-            found = sites.make_site(site_name, [DEMO_DOMAIN], created=int(now.timestamp()))
+            try:
+                found = sites.make_site(site_name, [DEMO_DOMAIN], created=int(now.timestamp()))
+            except sites.SiteError as error:
+                raise click.ClickException(str(error)) from error
             sites.add(redis, found)
         demo.fill(redis, found, count, now)
     click.echo(

@@ -204,3 +204,23 @@ def test_the_demo_fills_the_dashboard_of_a_running_serve(
     admin.get_by_role("link", name="Settings").click()
     expect(admin.locator("#domains")).to_have_value("demo.page-tracker.test")
     shot(admin, "site-settings")
+
+
+def test_the_admin_forms_work_with_javascript_off(
+    browser: Browser, first_run: ServeProcess
+) -> None:
+    link = LINK.search(first_run.logged())
+    assert link is not None
+    context = browser.new_context(user_agent=DESKTOP_CHROME, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(link.group(1))
+    page.get_by_role("button", name="Sign in").click()
+    add_site(page, first_run.url, "plain.site", "plain.test")
+    expect(page.locator("[role=status]")).to_contain_text("Site plain.site added")
+    expect(page.get_by_role("button", name="Copy")).to_have_count(0)  # no script, no button
+    assert 'data-site="plain.site"' in page.locator("pre code").first.inner_text()
+    page.goto(f"{first_run.url}/dashboard/new-counter")
+    page.fill("#key", "plain")
+    page.get_by_role("button", name="Add the counter").click()
+    expect(page.locator("#admin-key")).not_to_be_empty()
+    context.close()

@@ -44,3 +44,9 @@ def test_the_same_seed_makes_the_same_views() -> None:
     now = datetime.now(UTC)
     assert list(demo.views(site, 50, now, seed=7)) == list(demo.views(site, 50, now, seed=7))
     assert list(demo.views(site, 50, now, seed=7)) != list(demo.views(site, 50, now, seed=8))
+
+
+def test_demo_explains_a_site_name_it_cannot_use(redis_server: RedisServer) -> None:
+    result = CliRunner().invoke(main, ["demo", "--site", "x"], env={"REDIS_URL": redis_server.url})
+    assert result.exit_code == 1
+    assert "name must be 3 to 64 characters" in result.output

@@ -25,18 +25,25 @@ dress(bp)
 def new_site(grant: sites.Grant) -> str | BaseResponse | tuple[str, int]:
     """Register a site from a form; then show its snippet."""
     if request.method == "GET":
-        return render_template("dashboard/site_form.html", grant=grant, form={}, errors={})
+        return _site_form(grant, {}, {})
     csrf.protect()
     app, form = runtime(), request.form
     try:
         site = _site_from(form, form.get("name", "").strip(), int(app.now.timestamp()))
         sites.add(app.redis, site)
     except sites.SiteError as error:
-        errors = {error.field or "name": str(error)}
-        page = render_template("dashboard/site_form.html", grant=grant, form=form, errors=errors)
-        return page, 400
+        return _site_form(grant, form, {error.field or "name": str(error)}), 400
     flash(f"Site {site.name} added. Put this snippet in its pages.")
     return redirect(url_for("dashboard.snippet", name=site.name))
+
+
+def _site_form(
+    grant: sites.Grant, form: Any, errors: dict[str, str], site: sites.Site | None = None
+) -> str:
+    """Render the form that adds a site, or (given `site`) changes and deletes it."""
+    return render_template(
+        "dashboard/site_form.html", grant=grant, site=site, form=form, errors=errors
+    )
 
 
 def _site_from(form: Any, name: str, created: int) -> sites.Site:
@@ -47,7 +54,7 @@ def _site_from(form: Any, name: str, created: int) -> sites.Site:
         form.get("domains", "").replace(",", " ").split(),
         form.get("tz", "").strip() or "UTC",
         # Not a number: passed on as it is, for the check to say so.
-        int(retention) if retention.isdigit() else retention,
+        int(retention) if retention.isascii() and retention.isdigit() else retention,
         form.get("honor_dnt") == "on",
         created,
     )
@@ -67,19 +74,13 @@ def _settings_form(site: sites.Site) -> dict[str, str]:
 def site_settings(grant: sites.Grant, site: sites.Site) -> str | BaseResponse | tuple[str, int]:
     """Change a site's domains, time zone, retention and Do-Not-Track choice; or delete it."""
     if request.method == "GET":
-        form = _settings_form(site)
-        return render_template(
-            "dashboard/site_form.html", grant=grant, site=site, form=form, errors={}
-        )
+        return _site_form(grant, _settings_form(site), {}, site)
     csrf.protect()
     try:
         sites.update(runtime().redis, _site_from(request.form, site.name, site.created))
     except sites.SiteError as error:
         errors = {error.field or "domains": str(error)}
-        page = render_template(
-            "dashboard/site_form.html", grant=grant, site=site, form=request.form, errors=errors
-        )
-        return page, 400
+        return _site_form(grant, request.form, errors, site), 400
     flash(f"Settings of {site.name} saved.")
     return redirect(url_for("dashboard.site", name=site.name))
 
@@ -91,14 +92,7 @@ def delete_site(grant: sites.Grant, site: sites.Site) -> BaseResponse | tuple[st
     csrf.protect()
     if request.form.get("confirm", "").strip() != site.name:
         errors = {"confirm": f"Type {site.name} exactly to delete it."}
-        page = render_template(
-            "dashboard/site_form.html",
-            grant=grant,
-            site=site,
-            form=_settings_form(site),
-            errors=errors,
-        )
-        return page, 400
+        return _site_form(grant, _settings_form(site), errors, site), 400
     deleted = sites.remove(runtime().redis, site.name)
     flash(f"Site {site.name} deleted, with its tokens and its figures ({deleted} keys).")
     return redirect(url_for("dashboard.home"))

@@ -205,15 +205,13 @@ def _counter_page(grant: sites.Grant, namespace: str, key: str, errors: dict[str
     except counters.NotFoundError:
         raise NotFound("There is no such counter.") from None
     points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
-    chart = charts.series_chart(points, f"Hits of {namespace}/{key}", "day", what="hits")
-    badge = f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg"
     return render_template(
         "dashboard/counter.html",
         grant=grant,
         info=info,
-        chart=chart,
         days=days,
-        badge=badge,
+        chart=charts.series_chart(points, f"Hits of {namespace}/{key}", "day", what="hits"),
+        badge=f"{request.host_url.rstrip('/')}/badge/{namespace}/{key}.svg",
         errors=errors,
     )
 

@@ -1,5 +1,6 @@
 """A month of made-up page views for a demo site: something to look at before real traffic."""
 
+import itertools
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -63,7 +64,8 @@ def views(site: sites.Site, count: int, now: datetime, seed: int = 1) -> Iterato
     hours = [start + timedelta(hours=n) for n in range(DAYS * 24)]
     local = [hour.astimezone(site.zone) for hour in hours]
     weights = [WEEKDAY[at.weekday()] * HOURS[at.hour] for at in local]
-    zipf = [1 / rank for rank in range(1, len(PAGES) + 1)]
+    pages = list(itertools.accumulate(1 / rank for rank in range(1, len(PAGES) + 1)))
+    user_agents, shares = zip(*AGENTS, strict=True)
     visitors = [f"{chooser.getrandbits(64):016x}" for _ in range(max(count // 3, 1))]
     regulars = visitors[: max(count // 100, 1)]
     host = site.domains[0]
@@ -72,8 +74,8 @@ def views(site: sites.Site, count: int, now: datetime, seed: int = 1) -> Iterato
         for hour in chooser.choices(hours, weights, k=count)
     )
     for when in stamps:
-        page = chooser.choices(PAGES, zipf)[0]
-        user_agent = str(_pick(chooser, [(agent, w) for agent, w in AGENTS]))
+        page = chooser.choices(PAGES, cum_weights=pages)[0]
+        user_agent = chooser.choices(user_agents, shares)[0]
         view = PageView(site.name, host, page, _pick(chooser, REFERRERS), _pick(chooser, SOURCES))
         # A fifth of the views are by regulars, the rest by anyone of the month's visitors.
         visitor = chooser.choice(regulars if chooser.random() < 0.2 else visitors)

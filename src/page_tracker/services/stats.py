@@ -137,8 +137,8 @@ def stats(
 ) -> dict[str, Any]:
     """Return what is counted of a site from `first` to `last`; figures() counts the inbox first."""
     name = site.name
-    dates = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    stored = store.days(redis, name, dates)
+    stored = _stored(redis, name, first, last)
+    dates = [day.day for day in stored]
     groups: dict[str, Counter[str]] = {group: Counter() for group in GROUPS.values()}
     for day in stored:
         for field, value in day.counts.items():
@@ -196,10 +196,16 @@ def _totals(redis: Redis, name: str, stored: Sequence[store.Day]) -> dict[str, i
     }
 
 
+def _stored(redis: Redis, name: str, first: date, last: date) -> list[store.Day]:
+    """Return each day of a site from `first` to `last` as stored, in one round trip."""
+    return store.days(
+        redis, name, [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    )
+
+
 def totals(redis: Redis, site: Site, first: date, last: date) -> dict[str, int]:
     """Return a site's views, visitors and bots from `first` to `last`, as counted so far."""
-    dates = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    return _totals(redis, site.name, store.days(redis, site.name, dates))
+    return _totals(redis, site.name, _stored(redis, site.name, first, last))
 
 
 def overview(redis: Redis, site: Site, asked: Span, now: datetime) -> dict[str, Any]:
@@ -208,8 +214,7 @@ def overview(redis: Redis, site: Site, asked: Span, now: datetime) -> dict[str, 
     For a range of one day, the trend is its views per hour instead.
     """
     inbox.settle(redis, site, now)
-    dates = [asked.first + timedelta(days=n) for n in range((asked.last - asked.first).days + 1)]
-    stored = store.days(redis, site.name, dates)
+    stored = _stored(redis, site.name, asked.first, asked.last)
     if len(stored) == 1:
         trend = [stored[0].counts.get(f"h{hour:02d}", 0) for hour in range(24)]
     else:

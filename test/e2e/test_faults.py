@@ -151,14 +151,25 @@ def test_redis_killed_and_restarted_under_mixed_load_loses_nothing(
         assert tally.acknowledged > 50
 
 
+FILLERS = 256  # x 16 KiB: 4 MiB
+HEADROOM = 2 * 1024 * 1024
+
+
 def fill(client: redis.Redis) -> int:
-    """Write 16 KiB keys until Redis refuses one for want of memory; return how many it took."""
-    for filler in range(10_000):  # bounded: 10,000 x 16 KiB is far past the limit
-        try:
-            client.set(f"filler:{filler}", b"x" * 16 * 1024)
-        except redis.exceptions.OutOfMemoryError:
-            return filler
-    pytest.fail("Redis never ran out of memory")
+    """Fill Redis past its memory limit with 16 KiB keys; return how many it holds.
+
+    The limit is then set 2 MiB below what Redis uses.  Setting it just above, and writing
+    until a write was refused, left Redis a few KiB from the edge: freed client buffers let a
+    later small write through now and then.
+    """
+    client.config_set("maxmemory-policy", "noeviction")
+    for filler in range(FILLERS):
+        client.set(f"filler:{filler}", b"x" * 16 * 1024)
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory", used - HEADROOM)
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        client.set("filler:refused", b"x")
+    return FILLERS
 
 
 def test_a_full_redis_answers_503_writes_nothing_half_and_recovers(
@@ -168,9 +179,6 @@ def test_a_full_redis_answers_503_writes_nothing_half_and_recovers(
     hit = f"{server.url}/hit/faults/full"
     assert requests.get(hit, timeout=5).json() == {"value": 1}
     with redis.Redis.from_url(own_redis.url) as client:
-        used = int(client.info("memory")["used_memory"])
-        client.config_set("maxmemory-policy", "noeviction")
-        client.config_set("maxmemory", used + 512 * 1024)
         filler = fill(client)
         before = client.hgetall("pt:{faults}:c:full")
         answers = [requests.get(hit, timeout=5) for _ in range(3)]

@@ -6,9 +6,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from prometheus_client import CollectorRegistry
 
 from page_tracker.config import load_config
-from page_tracker.extensions import CLOCK, INBOX, POLICY, REDIS, SECRETS, SITES, system_clock
+from page_tracker.extensions import (
+    CLOCK,
+    INBOX,
+    METRICS,
+    POLICY,
+    REDIS,
+    SECRETS,
+    SITES,
+    system_clock,
+)
+from page_tracker.metrics import Metrics, Unmeasured
 from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.sites import SiteBook, names
@@ -19,6 +30,7 @@ from page_tracker.web.dashboard import init_dashboard
 from page_tracker.web.endpoints import budgets, declare_cors
 from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.fast import FastApp
+from page_tracker.web.observed import Observed, RoutedRequest
 from page_tracker.web.proxied import Proxied
 from page_tracker.web.ratelimit import init_rate_limit
 
@@ -26,9 +38,14 @@ from page_tracker.web.ratelimit import init_rate_limit
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from defaults, the environment and `config`, in that order."""
     app = Flask(__name__)
+    app.request_class = RoutedRequest
     app.config.from_mapping(load_config(os.environ, config))
     app.json = StrictJSONProvider(app)
-    client = connect(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"])
+    # Metrics are counted only where something can read them: under `serve` with a port.
+    metrics = Metrics(CollectorRegistry()) if app.config["METRICS_PORT"] else Unmeasured()
+    app.extensions[METRICS] = metrics
+    watch = metrics if metrics.enabled else None
+    client = connect(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"], watch)
     app.extensions[REDIS] = client
     app.extensions[CLOCK] = system_clock
     app.extensions[SECRETS] = {}
@@ -40,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         lambda: extensions[CLOCK](),  # noqa: PLW0108
         book.get,
         names,
+        metrics,
     )
     app.extensions[POLICY] = Policy(app.config["RETENTION_DAYS"], app.config["HISTORY_DAYS"])
     # Close the pool's sockets when the app goes away, at the latest when the worker exits.
@@ -52,12 +70,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (home.bp, health.bp, counters.bp, admin.bp, docs.bp, tracking.bp, sites.bp):
         app.register_blueprint(blueprint)
     init_dashboard(app, manage.bp)
-    init_rate_limit(app, budgets())
+    init_rate_limit(app, budgets(), metrics)
     app.wsgi_app = FastApp(  # type: ignore[method-assign]
         app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app
     )
     # Outermost, so the fast app too sees the client's address rather than the proxy's.
-    if app.config["PROXY_COUNT"]:
-        count = app.config["PROXY_COUNT"]
+    count = app.config["PROXY_COUNT"]
+    if count:
         app.wsgi_app = Proxied(app.wsgi_app, count)  # type: ignore[method-assign]
+    # Outermost of all, so that a request's time and log line cover everything below.
+    app.wsgi_app = Observed(app.wsgi_app, metrics, trust_proxy=count > 0)  # type: ignore[method-assign]
     return app

@@ -88,10 +88,14 @@ def serve(
         config = _config()
         base = f"http://{_shown(host)}:{port}"
         click.echo(f"page-tracker is serving on {base}/")
+        if config["METRICS_PORT"]:
+            click.echo(
+                f"Metrics for Prometheus on http://{_shown(host)}:{config['METRICS_PORT']}/metrics"
+            )
         # A link on a terminal is safe on loopback; elsewhere only an operator's flag prints it.
         if not config["ADMIN_TOKEN"] and (sign_in_link or (sign_in_link is None and _local(host))):
             _print_sign_in_link(config, base)
-        server.run(host, port, workers, threads)
+        server.run(host, port, workers, threads, config)
 
 
 def _local(host: str) -> bool:

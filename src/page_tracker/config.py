@@ -39,12 +39,23 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # Form fields held in memory at most: sign-in and the dashboard's forms are small.
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    # The port `serve` answers Prometheus on, apart from the public one; 0 counts nothing.
+    "METRICS_PORT": 0,
+    # Log lines as readable "text" or one "json" object each, from this level up (INFO has
+    # a line per request).
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    # /readyz says "degraded" once the oldest view waiting to be counted is older than this.
+    "INBOX_LAG_LIMIT_S": 60,
 }
 ENV_NAMES = {key: key if key == "REDIS_URL" else f"PAGE_TRACKER_{key}" for key in DEFAULTS}
 
 
 # A shorter server admin token could be guessed; tokens that page-tracker makes have 32.
 MIN_ADMIN_TOKEN = 16
+MAX_PORT = 65535
+FORMATS = ("text", "json")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(ValueError):
@@ -75,9 +86,15 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         "SESSION_IDLE_HOURS",
         "MAX_CONTENT_LENGTH",
         "MAX_FORM_MEMORY_SIZE",
+        "INBOX_LAG_LIMIT_S",
     ):
         config[key] = int(_number(key, config[key], int, 0))
     config["PROXY_COUNT"] = int(_number("PROXY_COUNT", config["PROXY_COUNT"], int, -1))
+    config["METRICS_PORT"] = int(_number("METRICS_PORT", config["METRICS_PORT"], int, -1))
+    if config["METRICS_PORT"] > MAX_PORT:
+        raise ConfigError(f"{ENV_NAMES['METRICS_PORT']} must be a port number, at most {MAX_PORT}")
+    config["LOG_FORMAT"] = _choice("LOG_FORMAT", str(config["LOG_FORMAT"]).lower(), FORMATS)
+    config["LOG_LEVEL"] = _choice("LOG_LEVEL", str(config["LOG_LEVEL"]).upper(), LEVELS)
     if config["HISTORY_DAYS"] > config["RETENTION_DAYS"]:
         raise ConfigError(
             f"{ENV_NAMES['HISTORY_DAYS']} must not exceed {ENV_NAMES['RETENTION_DAYS']}: "
@@ -94,6 +111,12 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
             f"got {config['REDIS_URL']!r}"
         )
     return config
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.strip() not in choices:
+        raise ConfigError(f"{ENV_NAMES[key]} must be one of {', '.join(choices)}, got {value!r}")
+    return value.strip()
 
 
 def _number(key: str, value: object, kind: Callable[[Any], float], above: int) -> float:

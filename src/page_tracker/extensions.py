@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 from flask import current_app
 from redis import Redis
 
+from page_tracker.metrics import Unmeasured
 from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.ingest.intake import Intake
@@ -18,6 +19,7 @@ SECRETS = "page_tracker.visitor_secrets"
 POLICY = "page_tracker.policy"
 SITES = "page_tracker.sites"
 INBOX = "page_tracker.inbox"
+METRICS = "page_tracker.metrics"
 
 
 def redis_client() -> Redis:
@@ -32,7 +34,7 @@ def system_clock() -> datetime:
 
 
 class Runtime(NamedTuple):
-    """What a request takes from its app: Redis, time, retention, secrets, sites, drainer."""
+    """What a request takes from its app: Redis, time, retention, secrets, sites, drainer..."""
 
     redis: Redis
     now: datetime
@@ -40,6 +42,7 @@ class Runtime(NamedTuple):
     secrets: dict[date, bytes]
     sites: SiteBook
     inbox: Drainer
+    metrics: Unmeasured
 
     @property
     def intake(self) -> Intake:
@@ -58,4 +61,5 @@ def runtime(extensions: dict[str, Any] | None = None) -> Runtime:
         extensions[SECRETS],
         extensions[SITES],
         extensions[INBOX],
+        extensions[METRICS],
     )

@@ -16,7 +16,7 @@ def test_probes_report_live_and_ready(flask_url: str) -> None:
     assert requests.get(f"{flask_url}/healthz", timeout=5).json() == {"status": "ok"}
     ready = requests.get(f"{flask_url}/readyz", timeout=5)
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"redis": "ok"}
+    assert ready.json()["checks"] == {"redis": "ok", "inbox": "ok"}
 
 
 def test_unknown_routes_and_wrong_methods_are_json_errors(flask_url: str) -> None:

@@ -28,4 +28,4 @@ def test_concurrent_views_are_each_counted_once(app: Flask, redis_client: redis.
 def test_readyz_is_ready_with_a_live_redis(client: FlaskClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json == {"status": "ready", "checks": {"redis": "ok"}}
+    assert response.json == {"status": "ready", "checks": {"redis": "ok", "inbox": "ok"}}

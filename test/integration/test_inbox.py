@@ -10,15 +10,18 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 from flask import Flask
+from prometheus_client import CollectorRegistry
 
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
+from page_tracker.metrics import Metrics, Unmeasured
 from page_tracker.services import sites
 from page_tracker.services.ingest import events, inbox, plans, visits
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
 from test import clock
+from test.scrape import scrape, value
 
 pytestmark = pytest.mark.dates
 
@@ -220,7 +223,10 @@ def test_the_drainer_waits_out_an_outage_then_counts(
             raise redis.ConnectionError("Redis is down")
         return redis_client
 
-    drainer = inbox.Drainer(flaky, clock.now, lambda _, name: SITE, lambda _: ["shop"])
+    registry = CollectorRegistry()
+    drainer = inbox.Drainer(
+        flaky, clock.now, lambda _, name: SITE, lambda _: ["shop"], Metrics(registry)
+    )
     with caplog.at_level(logging.WARNING):
         drainer.filled("shop")
         assert wait_for(lambda: views(redis_client) == 1)
@@ -231,6 +237,11 @@ def test_the_drainer_waits_out_an_outage_then_counts(
         "inboxes not drained, trying again: Redis is down",
         "inboxes drained again",
     ]
+    # The metrics tell the same: two failed rounds, then one batch of one record.
+    samples = scrape(registry)
+    assert value(samples, "page_tracker_inbox_drain_failures_total") == 2
+    assert value(samples, "page_tracker_inbox_drain_batches_total") == 1
+    assert value(samples, "page_tracker_inbox_drained_records_total") == 1
 
 
 def test_the_sweep_counts_views_a_dead_worker_left(
@@ -239,7 +250,7 @@ def test_the_sweep_counts_views_a_dead_worker_left(
     monkeypatch.setattr(inbox, "SWEEP_S", 0)
     inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))  # nobody noted it
     book = sites.SiteBook()
-    drainer = inbox.Drainer(lambda: redis_client, clock.now, book.get, sites.names)
+    drainer = inbox.Drainer(lambda: redis_client, clock.now, book.get, sites.names, Unmeasured())
     # This worker fills another inbox, of a site that has since gone: it is dropped, loudly.
     with caplog.at_level(logging.ERROR):
         drainer.filled("gone")

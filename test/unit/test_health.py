@@ -14,7 +14,7 @@ def test_healthz_answers_without_redis(
 def test_readyz_is_ready_when_redis_answers(client: FlaskClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json == {"status": "ready", "checks": {"redis": "ok"}}
+    assert response.json == {"status": "ready", "checks": {"redis": "ok", "inbox": "ok"}}
 
 
 def test_readyz_says_what_failed_when_redis_is_down(

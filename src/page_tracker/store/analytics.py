@@ -102,6 +102,16 @@ def queued(redis: Redis, sites: Sequence[str]) -> list[int]:
     return [int(count) for count in pipe.execute()]
 
 
+def backlog(redis: Redis, sites: Sequence[str]) -> list[tuple[int, str | None]]:
+    """Return each site's inbox length and first (oldest) record, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for site in sites:
+        pipe.llen(keys.inbox(site))
+        pipe.lindex(keys.inbox(site), 0)
+    replies = pipe.execute()
+    return [(int(count), first) for count, first in zip(replies[::2], replies[1::2], strict=True)]
+
+
 def sizes(redis: Redis, names: Sequence[str]) -> list[int]:
     """Return how many members each sorted set of `names` has, in one round trip."""
     pipe = redis.pipeline(transaction=False)

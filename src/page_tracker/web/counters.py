@@ -61,7 +61,9 @@ def count_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) 
     The visitor id is today's keyed hash of IP and User-Agent; the IP is never stored.
     """
     visitor = counters.visitor_id(app.redis, app.now, ip, user_agent, app.secrets)
-    return counters.hit(app.redis, app.policy, namespace, key, app.now, visitor)
+    value = counters.hit(app.redis, app.policy, namespace, key, app.now, visitor)
+    app.metrics.hit()
+    return value
 
 
 def answer_hit(app: Runtime, sent: Request, names: Mapping[str, str]) -> Response:

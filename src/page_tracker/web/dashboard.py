@@ -305,12 +305,14 @@ def live(grant: sites.Grant, site: sites.Site) -> Response:
     # Waiting for a stream would hold a thread too. Say "busy" at once, as an event rather than
     # an error status: the page polls, and the browser asks again after `retry`.
     if not budget.acquire(blocking=False):
+        app.metrics.sent_to_polling()
         busy = f"retry: {BUSY_RETRY_MS}\nevent: busy\ndata: poll\n\n"
         return Response(busy, mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
     seconds = current_app.config["LIVE_STREAM_SECONDS"]
     subscription = stats.live(app.redis, site)
 
     def events() -> Iterator[str]:
+        app.metrics.stream_opened()
         try:
             yield "retry: 2000\nevent: ready\ndata: live\n\n"
             deadline = wrote = time.monotonic()
@@ -328,6 +330,7 @@ def live(grant: sites.Grant, site: sites.Site) -> Response:
         finally:
             subscription.close()
             budget.release()
+            app.metrics.stream_closed()
 
     return Response(
         stream_with_context(events()),

@@ -22,6 +22,7 @@ from page_tracker.extensions import Runtime, runtime
 from page_tracker.web import badges, counters, params, ratelimit, tracking
 from page_tracker.web.endpoints import DECLARED, NOTHING, cors_headers
 from page_tracker.web.errors import answer, http_error
+from page_tracker.web.observed import ROUTE
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Handler = Callable[[Runtime, Request, Mapping[str, str]], BaseResponse]
@@ -72,14 +73,16 @@ class FastApp:
             return self.fallback(environ, start_response)
         match = self._remembered if len(path) <= MAX_REMEMBERED else self._match
         try:
-            endpoint, args = match(path, method)
+            endpoint, route, args = match(path, method)
+            environ[ROUTE] = route
             response = self._answer(endpoint, args, environ)
         except NotFound:
             return self.fallback(environ, start_response)
         except MethodNotAllowed as refused:
             valid = list(refused.valid_methods or ["GET"])
             allowed = sorted({*valid, "OPTIONS"})
-            endpoint, _ = self.routes.match(path, valid[0])
+            endpoint, route, _ = self._match(path, valid[0])
+            environ[ROUTE] = route
             response = (
                 BaseResponse(headers={"Allow": ", ".join(allowed)})
                 if method == "OPTIONS"
@@ -92,10 +95,10 @@ class FastApp:
         start_response(response.status, response.headers.to_wsgi_list())
         return [] if method == "HEAD" else [response.get_data()]
 
-    def _match(self, path: str, method: str) -> tuple[str, Mapping[str, str]]:
-        """Return the endpoint of `path` and its arguments, which callers share and only read."""
-        endpoint, args = self.routes.match(path, method)
-        return endpoint, MappingProxyType(args)
+    def _match(self, path: str, method: str) -> tuple[str, str, Mapping[str, str]]:
+        """Return the endpoint of `path`, its rule, and its arguments (shared: only read them)."""
+        rule, args = self.routes.match(path, method, return_rule=True)
+        return rule.endpoint, rule.rule, MappingProxyType(args)
 
     def _answer(
         self, endpoint: str, args: Mapping[str, str], environ: dict[str, Any]

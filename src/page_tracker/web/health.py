@@ -4,8 +4,8 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from page_tracker.extensions import redis_client
-from page_tracker.services.health import check_redis
+from page_tracker.extensions import runtime
+from page_tracker.services import health
 from page_tracker.store.connection import UNAVAILABLE
 from page_tracker.web.errors import unavailable_headers
 
@@ -20,11 +20,24 @@ def healthz() -> dict[str, Any]:
 
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Answer 200 when Redis answers PING, else 503 with what failed."""
+    """Answer 200 when Redis answers, "degraded" if counting lags; else 503 with what failed.
+
+    A lag is the whole service's, not this node's: taking the node out would not help, so a
+    degraded node stays ready.
+    """
+    app = runtime()
     try:
-        check_redis(redis_client())
+        health.check_redis(app.redis)
+        waiting = health.backlog(app.redis, app.now)
     except UNAVAILABLE as error:
         current_app.logger.warning("Readiness check failed: %s", error)
         failed = {"status": "unavailable", "checks": {"redis": f"{type(error).__name__}: {error}"}}
         return failed, 503, unavailable_headers()
-    return {"status": "ready", "checks": {"redis": "ok"}}, 200, {}
+    limit = current_app.config["INBOX_LAG_LIMIT_S"]
+    if waiting.lag_s > limit:
+        lagging = (
+            f"the oldest of {waiting.waiting} views waiting to be counted came in "
+            f"{waiting.lag_s:.0f} s ago, more than the limit of {limit} s"
+        )
+        return {"status": "degraded", "checks": {"redis": "ok", "inbox": lagging}}, 200, {}
+    return {"status": "ready", "checks": {"redis": "ok", "inbox": "ok"}}, 200, {}

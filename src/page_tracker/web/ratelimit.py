@@ -26,6 +26,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.wrappers import Response as BaseResponse
 
+from page_tracker.metrics import Unmeasured
 from page_tracker.web.answers import json_error
 
 WRITES = "page_tracker.rate_limit.writes"
@@ -45,10 +46,13 @@ class Verdict:
 class RateLimit:
     """`rate` (in the `limits` notation, such as 600/minute) per client IP, in a moving window."""
 
-    def __init__(self, rate: str, limiter: MovingWindowRateLimiter, scope: str) -> None:
+    def __init__(
+        self, rate: str, limiter: MovingWindowRateLimiter, scope: str, metrics: Unmeasured
+    ) -> None:
         self.item = parse(rate)
         self.limiter = limiter
         self.scope = scope
+        self.metrics = metrics
 
     def take(self, ip: str) -> Verdict | None:
         """Spend one of `ip`'s budget; None if the count is unreachable (let it pass).
@@ -80,6 +84,7 @@ class RateLimit:
         if verdict.allowed:
             response = answer()
         else:
+            self.metrics.rate_limited(self.scope)
             retry = verdict.headers["Retry-After"]
             response = json_error(
                 429, f"too many {self.scope} from this address; retry in {retry} s"
@@ -90,10 +95,13 @@ class RateLimit:
     def exhausted(self, ip: str) -> bool:
         """Say whether `ip` has spent its budget, without spending any."""
         try:
-            return not self.limiter.test(self.item, self.scope, ip)
+            exhausted = not self.limiter.test(self.item, self.scope, ip)
         except StorageError as error:
             log.warning("rate limit not checked: %s", error)
             return False
+        if exhausted:
+            self.metrics.rate_limited(self.scope)
+        return exhausted
 
 
 def _storage_uri(redis_url: str) -> str:
@@ -103,7 +111,7 @@ def _storage_uri(redis_url: str) -> str:
     return redis_url
 
 
-def init_rate_limit(app: Flask, budgets: Mapping[str, str]) -> None:
+def init_rate_limit(app: Flask, budgets: Mapping[str, str], metrics: Unmeasured) -> None:
     """Set up each budget whose setting is not empty; guard the Flask views `budgets` name."""
     rates = {
         WRITES: (app.config["RATE_LIMIT"], "writes"),
@@ -125,7 +133,7 @@ def init_rate_limit(app: Flask, budgets: Mapping[str, str]) -> None:
     for extension, (rate, scope) in rates.items():
         if not rate:
             continue
-        limit = app.extensions[extension] = RateLimit(rate, limiter, scope)
+        limit = app.extensions[extension] = RateLimit(rate, limiter, scope, metrics)
         for endpoint, budget in budgets.items():
             if budget == extension and endpoint in app.view_functions:
                 app.view_functions[endpoint] = _limited(limit, app.view_functions[endpoint])

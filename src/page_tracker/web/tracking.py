@@ -2,7 +2,7 @@
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import sites
 from page_tracker.services.ingest import intake
+from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.web import auth, bodies, params
 from page_tracker.web.answers import json_error
 from page_tracker.web.errors import status_of
@@ -69,11 +70,37 @@ def _sender(sent: Request, origin: str | None) -> intake.Sender:
     return intake.Sender(sent.remote_addr or "", user_agent, origin, opted_out)
 
 
+# Why a view from a browser that was answered was not counted as a view (see metrics.py).
+NOT_COUNTED = {intake.COUNTED: None, intake.BOT: "bot", intake.NOT_COUNTED: "dnt"}
+
+
+def _refused(error: Exception) -> str | None:
+    """Return why a view that raised `error` was not counted; None if not for the view itself."""
+    if isinstance(error, RefusedEventError):
+        return "refused_origin"
+    if isinstance(error, sites.UnknownSiteError):
+        return "unknown_site"
+    if isinstance(error, EventError | bodies.BodyError | RequestEntityTooLarge):
+        return "malformed"
+    return None
+
+
+def _accept(app: Runtime, read: Callable[[], Any], sender: intake.Sender) -> str:
+    """Queue the view `read()` returns, counting in the metrics what became of it."""
+    try:
+        outcome = intake.accept(app.intake, read(), sender, app.now)
+    except Exception as error:
+        if (reason := _refused(error)) is not None:
+            app.metrics.beacon(reason)
+        raise
+    app.metrics.beacon(NOT_COUNTED[outcome])
+    return outcome
+
+
 def answer_event(app: Runtime, sent: Request, _: Mapping[str, str]) -> Response:
     """Count one page view sent by the script: {site, url, referrer, width, dnt} (fast.py)."""
-    raw = _json_body(sent, MAX_EVENT_BYTES)
-    origin = sent.environ.get("HTTP_ORIGIN")
-    outcome = intake.accept(app.intake, raw, _sender(sent, origin), app.now)
+    sender = _sender(sent, sent.environ.get("HTTP_ORIGIN"))
+    outcome = _accept(app, lambda: _json_body(sent, MAX_EVENT_BYTES), sender)
     return Response(ANSWERS[outcome], 202, mimetype="application/json")
 
 
@@ -87,8 +114,7 @@ def pixel() -> Response:
         "referrer": args.get("ref"),
     }
     origin = request.headers.get("Origin") or request.referrer
-    app = runtime()
-    intake.accept(app.intake, raw, _sender(request, origin), app.now)
+    _accept(runtime(), lambda: raw, _sender(request, origin))
     return Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
 
 
@@ -104,8 +130,10 @@ def batch(held: sites.Grant) -> Response:
         return json_error(413, f"send at most {intake.MAX_BATCH} events in one batch")
     app = runtime()
     key = request.headers.get("Idempotency-Key")
-    answer, replayed = intake.count_batch(app.intake, held, events, app.now, status_of, key)
-    response = Response(answer, 202, mimetype="application/json")
-    if replayed:
+    counted = intake.count_batch(app.intake, held, events, app.now, status_of, key)
+    response = Response(counted.answer, 202, mimetype="application/json")
+    if counted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        app.metrics.batch(counted.accepted, len(events) - counted.accepted)
     return response

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import NamedTuple, Protocol
 
 from redis import Redis
 
@@ -43,6 +44,16 @@ FLUSH_S = 5.0
 # JSON.  Many views share their what: each worker encodes, checks and decodes it once.
 VERSION = "2"
 NO_VISITOR = "-"
+
+
+class DrainWatch(Protocol):
+    """What is told of the drains."""
+
+    def drained(self, records: int, set_aside: int) -> None:
+        """Take how many records a drained batch counted, and how many it set aside."""
+
+    def drain_failed(self) -> None:
+        """Take a drain round that failed."""
 
 
 def encode(visit: Visit) -> str:
@@ -126,11 +137,19 @@ def queue(redis: Redis, visit: Visit) -> None:
     store.queue(redis, visit.view.site, encode(visit))
 
 
-def drain(redis: Redis, site: Site, now: datetime, *, wait_s: float = 0.0) -> bool:
+def drain(
+    redis: Redis,
+    site: Site,
+    now: datetime,
+    *,
+    wait_s: float = 0.0,
+    watch: DrainWatch | None = None,
+) -> bool:
     """Count every view that waits in the site's inbox when this is called (at `now`).
 
     If another worker is draining it, wait up to `wait_s` for it to finish and then drain
     what is left.  Return False if the inbox was still another's when the wait ran out.
+    Each batch drained is told to `watch`.
     """
     holder = secrets.token_hex(8)
     deadline = time.monotonic() + wait_s
@@ -157,8 +176,38 @@ def drain(redis: Redis, site: Site, now: datetime, *, wait_s: float = 0.0) -> bo
         writes.taken = (site.name, holder, len(records))
         # False: the lock expired mid-batch and another drainer counts these records instead.
         store.apply(redis, [writes], int(now.timestamp()))
+        if watch is not None:
+            watch.drained(len(visits), len(rejects))
         if len(records) < BATCH:  # the rest came in meanwhile: the next round counts it
             return True
+
+
+class Backlog(NamedTuple):
+    """What waits in inboxes: how many records, and how long the oldest has waited."""
+
+    waiting: int
+    lag_s: float
+
+
+def backlog(redis: Redis, names: Sequence[str], now: datetime) -> Backlog:
+    """Return what waits in the inboxes of the sites `names` at `now`."""
+    waiting, oldest = 0, now.timestamp()
+    for count, first in store.backlog(redis, names):
+        waiting += count
+        when = _time_of(first) if first is not None else None
+        if when is not None:
+            oldest = min(oldest, when)
+    return Backlog(waiting, max(0.0, now.timestamp() - oldest))
+
+
+def _time_of(record: str) -> float | None:
+    """Return when the view of `record` came in, or None if the record cannot tell."""
+    try:
+        stamp = record.split(" ", 2)[1] if record.startswith(VERSION) else json.loads(record)[1]
+        when = float(stamp)
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+    return when if math.isfinite(when) else None
 
 
 def settle(redis: Redis, site: Site, now: datetime) -> None:
@@ -178,8 +227,10 @@ class Drainer:
         clock: Callable[[], datetime],
         site: Callable[[Redis, str], Site],
         every_site: Callable[[Redis], Sequence[str]],
+        watch: DrainWatch,
     ) -> None:
         self._redis, self._clock, self._site, self._every_site = redis, clock, site, every_site
+        self._watch = watch
         self._filled: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -229,6 +280,7 @@ class Drainer:
                 # A site another worker is draining is tried again next round.
                 sites = {name for name in sites if not self._drain(name)}
             except Exception as error:  # Redis is down, say: the views wait there meanwhile
+                self._watch.drain_failed()
                 if not failing:
                     log.warning("inboxes not drained, trying again: %s", error, exc_info=True)
                 failing, pause = True, min(pause * 2, MAX_PAUSE_S)
@@ -254,4 +306,4 @@ class Drainer:
         if site is None:  # nothing to count its views by: they wait, and the log says so
             log.error("views wait in the inbox of %s, which is not a registered site", name)
             return True
-        return drain(redis, site, self._clock(), wait_s=wait_s)
+        return drain(redis, site, self._clock(), wait_s=wait_s, watch=self._watch)

@@ -4,7 +4,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis import Redis
 
@@ -78,6 +78,14 @@ def _server_event(
     return site, view, check_time(site, view.timestamp, now)
 
 
+class Counted(NamedTuple):
+    """A batch's JSON answer, how many of its events were accepted, and if it was a replay."""
+
+    answer: str
+    accepted: int
+    replayed: bool = False
+
+
 def count_batch(
     intake: Intake,
     held: Grant,
@@ -85,19 +93,19 @@ def count_batch(
     now: datetime,
     status_of: Callable[[Exception], int],
     key: str | None,
-) -> tuple[str, bool]:
-    """Count a batch of server-side views; return its JSON answer and whether it is a replay.
+) -> Counted:
+    """Count a batch of server-side views; return its answer.
 
     Each event gets a result: 202, or `status_of` its error.  With an Idempotency-Key `key`,
     a batch sent again gets the answer it got the first time and counts nothing more.
     """
     if key is None:
-        return _count_batch(intake, held, events, now, status_of, None), False
+        return _count_batch(intake, held, events, now, status_of, None)
     name, answered = idempotency.claim(intake.redis, held.token_id, key)
     if answered is not None:
-        return answered, True
+        return Counted(answered, 0, replayed=True)
     try:
-        return _count_batch(intake, held, events, now, status_of, name), False
+        return _count_batch(intake, held, events, now, status_of, name)
     except Exception:
         idempotency.release(intake.redis, name)
         raise
@@ -110,7 +118,7 @@ def _count_batch(
     now: datetime,
     status_of: Callable[[Exception], int],
     name: str | None,
-) -> str:
+) -> Counted:
     results: list[dict[str, Any]] = []
     visits: dict[str, tuple[Site, list[Visit]]] = {}
     known: dict[str, Site] = {}
@@ -133,4 +141,4 @@ def _count_batch(
         idempotency.record(intake.redis, plans, now, name, answer)
     elif plans:
         record(intake.redis, plans, now)
-    return answer
+    return Counted(answer, accepted)

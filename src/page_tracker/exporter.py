@@ -1,0 +1,184 @@
+"""/metrics on a port of its own, served by `serve` itself for Prometheus.
+
+Each worker writes what it counts to files in a directory that `serve` makes and removes; at
+each scrape, `serve` adds them up, and reads what Redis holds now (readiness, the inbox), which
+is the whole service's and so asked once, not once per worker.
+"""
+
+import importlib.metadata
+import os
+import shutil
+import subprocess  # nosec B404 - runs git, found on PATH, for the build's revision
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import cache
+from glob import glob
+from pathlib import Path
+from threading import Thread
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import (
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    start_http_server,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
+from redis import Redis, RedisError
+
+from page_tracker.metrics import NAMESPACE
+from page_tracker.services import health
+
+DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+# Process metrics that describe the whole of `serve` as its first process does.
+OF_SERVE = frozenset({"process_start_time_seconds", "process_max_fds"})
+
+
+def use_directory(path: str) -> None:
+    """Make the metrics of this process, and of the workers it forks, write to `path`."""
+    os.environ[DIRECTORY] = path
+    # prometheus_client chose where values live when it was imported, from this variable:
+    # choose again, before any worker builds its metrics.
+    values.ValueClass = values.get_value_class()
+
+
+@cache
+def revision() -> str:
+    """Return the git commit this code was built from: PAGE_TRACKER_REVISION, or git's answer."""
+    if sent := os.environ.get("PAGE_TRACKER_REVISION"):
+        return sent
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    found = subprocess.run(  # noqa: S603  # nosec B603 - a fixed command
+        [git, "rev-parse", "HEAD"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
+    )
+    commit = found.stdout.strip() if found.returncode == 0 else ""
+    return commit or "unknown"
+
+
+class State(Collector):
+    """The build, and what Redis says now: whether it is ready, and what waits to be counted."""
+
+    def __init__(self, redis: Callable[[], Redis]) -> None:
+        self._redis = redis
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield build info, Redis readiness and the inbox backlog (if Redis answers)."""
+        build = GaugeMetricFamily(
+            f"{NAMESPACE}_build_info", "The running version and git revision.",
+            labels=("version", "revision"),
+        )  # fmt: skip
+        build.add_metric((importlib.metadata.version("page-tracker"), revision()), 1)
+        yield build
+        ready = GaugeMetricFamily(f"{NAMESPACE}_redis_ready", "1 if Redis answers, else 0.")
+        try:
+            redis = self._redis()
+            health.check_redis(redis)
+            waiting = health.backlog(redis, datetime.now(UTC))
+        except RedisError:
+            ready.add_metric((), 0)
+            yield ready
+            return
+        ready.add_metric((), 1)
+        yield ready
+        yield GaugeMetricFamily(
+            f"{NAMESPACE}_inbox_waiting_records", "Views answered and waiting to be counted.",
+            value=waiting.waiting,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            f"{NAMESPACE}_inbox_lag_seconds", "How long the oldest view waiting has waited.",
+            value=waiting.lag_s,
+        )  # fmt: skip
+
+
+class Workers(MultiProcessCollector):
+    """What every worker counted, less the open streams of workers that died."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(None, path)
+        self._directory = path
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield the workers' metrics, once the live gauges of dead workers are dropped."""
+        for name in glob(os.path.join(self._directory, "gauge_live*_*.db")):  # noqa: PTH118, PTH207
+            pid = int(Path(name).stem.rsplit("_", 1)[1])
+            if not _alive(pid):
+                mark_process_dead(pid, self._directory)
+        collected: Iterable[Metric] = super().collect()
+        return collected
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class Processes(Collector):
+    """The standard process metrics of `serve` and its workers together."""
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield each process metric summed over the processes (start time: serve's)."""
+        serve, *workers = [
+            list(ProcessCollector(pid=_constant(pid), registry=None).collect())
+            for pid in (os.getpid(), *_workers())
+        ]
+        for family in serve:
+            if family.name not in OF_SERVE:
+                for theirs in (other for worker in workers for other in worker):
+                    if theirs.name == family.name:
+                        family.samples = [
+                            mine._replace(value=mine.value + their.value)
+                            for mine, their in zip(family.samples, theirs.samples, strict=False)
+                        ]
+            yield family
+
+
+def _constant(pid: int) -> Callable[[], int]:
+    return lambda: pid
+
+
+def _workers() -> list[int]:
+    """Return the children of this process that run what it runs (not an embedded Redis)."""
+    me = Path("/proc/self")
+    try:
+        command = (me / "cmdline").read_bytes()
+        children = [
+            int(pid)
+            for task in (me / "task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
+    except OSError:  # not Linux: serve alone
+        return []
+    found = []
+    for pid in children:
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == command:
+                found.append(pid)
+        except OSError:  # it just ended
+            continue
+    return found
+
+
+def registry(directory: str, redis: Callable[[], Redis]) -> CollectorRegistry:
+    """Return the registry `serve` answers scrapes from."""
+    collected = CollectorRegistry()
+    for collector in (Workers(directory), State(redis), Processes(), PlatformCollector(None)):
+        collected.register(collector)
+    return collected
+
+
+def start(host: str, port: int, collected: CollectorRegistry) -> tuple[WSGIServer, Thread]:
+    """Serve `collected` on http://host:port/metrics from a thread; return the server."""
+    return start_http_server(port, host, collected)

@@ -11,11 +11,12 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from page_tracker.extensions import CLOCK, REDIS
+from page_tracker.extensions import CLOCK, METRICS, REDIS
 from page_tracker.services import sessions, sites
 from test.clock import Clock, day
 from test.conftest import MakeApp
 from test.integration.test_analytics import ADMIN, CHROME, NOW, add_site, view
+from test.scrape import scrape, value
 
 pytestmark = pytest.mark.dates
 
@@ -25,7 +26,12 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def app(make_app: MakeApp) -> Flask:
     app = make_app(
-        {"RATE_LIMIT": "", "ADMIN_TOKEN": "s3rver-admin-token", "LIVE_STREAM_SECONDS": 2}
+        {
+            "RATE_LIMIT": "",
+            "ADMIN_TOKEN": "s3rver-admin-token",
+            "LIVE_STREAM_SECONDS": 2,
+            "METRICS_PORT": 9464,  # measured, so that the tests of live streams see the metrics
+        }
     )
     app.extensions[CLOCK] = Clock(NOW)
     return app
@@ -181,15 +187,28 @@ def test_live_updates_stream_each_counted_view(client: FlaskClient, app: Flask) 
     stream.close()
 
 
-def test_a_busy_worker_sends_browsers_to_polling(client: FlaskClient) -> None:
+def streams(app: Flask) -> tuple[float, float]:
+    """Return the live streams open, and the dashboards sent to polling, as metrics tell."""
+    found = scrape(app.extensions[METRICS].registry)
+    return (
+        value(found, "page_tracker_live_streams_open"),
+        value(found, "page_tracker_live_streams_sent_to_polling_total"),
+    )
+
+
+def test_a_busy_worker_sends_browsers_to_polling(client: FlaskClient, app: Flask) -> None:
     add_site(client)
     sign_in(client)
+    assert streams(app) == (0, 0)
     first = client.get("/dashboard/sites/blog/live", buffered=False)
     next(iter(first.response))  # type: ignore[arg-type]
+    assert streams(app) == (1, 0)
     busy = client.get("/dashboard/sites/blog/live")
     assert busy.status_code == 200  # an error status would show as an error in the console
     assert busy.text == "retry: 5000\nevent: busy\ndata: poll\n\n"
+    assert streams(app) == (1, 1)
     first.close()
+    assert streams(app) == (0, 1)
     figures = client.get("/dashboard/sites/blog/figures.json").json
     assert figures == {"totals": {"views": 0, "visitors": 0, "bots": 0}, "now": 0}
 

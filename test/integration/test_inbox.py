@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -42,10 +43,10 @@ def registered(redis_client: redis.Redis) -> Iterator[None]:
     redis_client.srem(keys.SITES, "shop")
 
 
-def visit(client: redis.Redis, page: str, ip: str) -> visits.Visit:
+def visit(client: redis.Redis, page: str, ip: str, when: datetime = WHEN) -> visits.Visit:
     view = events.parse_event({"site": "shop", "url": f"https://shop.test{page}",
                                   "referrer": "https://news.example.org/x"})  # fmt: skip
-    return visits.visit(client, {}, SITE, view, WHEN, ip, CHROME)
+    return visits.visit(client, {}, SITE, view, when, ip, CHROME)
 
 
 def views(client: redis.Redis) -> int:
@@ -272,3 +273,25 @@ def test_the_drainer_thread_ends_with_its_app(redis_server: RedisServer) -> None
     gc.collect()
     drainer.join(timeout=5)
     assert not drainer.is_alive()
+
+
+def test_the_backlog_is_what_waits_and_how_long_the_oldest_has(redis_client: redis.Redis) -> None:
+    now = clock.now()
+    other = sites.make_site("other", ["other.test"], created=0)
+    sites.add(redis_client, other)
+    try:
+        assert inbox.backlog(redis_client, ["shop", "other"], now) == (0, 0.0)
+        inbox.queue(
+            redis_client, visit(redis_client, "/a", "10.0.0.1", when=now - timedelta(seconds=30))
+        )
+        inbox.queue(redis_client, visit(redis_client, "/b", "10.0.0.1", when=now))
+        # A record of version 1, left by an older worker, tells its time too.
+        old = json.dumps([1, (now - timedelta(seconds=90)).timestamp(), "/c"])
+        redis_client.rpush(keys.inbox("other"), old)
+        assert inbox.backlog(redis_client, ["shop", "other"], now) == (3, 90.0)
+        # A first record that tells no time is waiting all the same, of no known age.
+        redis_client.lset(keys.inbox("other"), 0, "garbage")
+        assert inbox.backlog(redis_client, ["shop", "other"], now) == (3, 30.0)
+    finally:
+        redis_client.delete(keys.inbox("other"), keys.site("other"))
+        redis_client.srem(keys.SITES, "other")

@@ -13,6 +13,9 @@ LAYERS := test/unit test/integration test/e2e
 # `make test CHROMIUM=/path/to/chrome` uses another Chromium-based browser instead.
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
+# The metrics tests scrape with Debian's Prometheus, started by the tests on a free port.
+PROMETHEUS ?= /usr/bin/prometheus
+export PROMETHEUS
 # `make test-dates` moves the clock of the tests, and of the servers they start, this far ahead.
 FAKETIME := /usr/bin/faketime
 DATE_OFFSETS := +400d +3y
@@ -44,10 +47,16 @@ $(FAKETIME):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq faketime >/dev/null
 
+# Without recommends: the binary alone, not the node exporter and its collectors.
+$(PROMETHEUS):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  prometheus >/dev/null
+
 run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis (unless REDIS_URL is set).
 	$(BIN)/page-tracker serve
 
-test: lint typecheck $(VENV)/.dev $(CHROMIUM)  ## Lint, type-check, then every test layer with the coverage gate.
+test: lint typecheck $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS)  ## Lint, type-check, then every test layer with the coverage gate.
 	$(BIN)/python -m pytest $(LAYERS) --cov
 
 # libfaketime leaves the monotonic clock alone, which timed waits need; test/faketime holds a
@@ -77,7 +86,7 @@ unit: $(VENV)/.dev  ## Unit tests, and the backend tests on fakeredis: no Redis 
 integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a free port).
 	$(BIN)/python -m pytest test/integration
 
-e2e: $(VENV)/.dev $(CHROMIUM)  ## End-to-end tests against a real `page-tracker serve`.
+e2e: $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS)  ## End-to-end tests against a real `page-tracker serve`.
 	$(BIN)/python -m pytest test/e2e
 
 bench: $(VENV)/.dev  ## Load page-tracker and the seed app; print req/s, latencies and ratios.

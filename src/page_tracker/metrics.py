@@ -16,6 +16,8 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Why a beacon or pixel was not counted as a view.
 NOT_COUNTED = ("dnt", "bot", "refused_origin", "malformed", "unknown_site")
 BUDGETS = ("writes", "page views", "failed tokens")
+# The Redis errors an operator watches for; any other kind gets its series when it happens.
+REDIS_ERRORS = ("ConnectionError", "TimeoutError", "OutOfMemoryError", "ResponseError")
 UNMATCHED = "<unmatched>"
 
 
@@ -119,6 +121,8 @@ class Metrics(Unmeasured):
             self._batch.labels(result)
         for budget in BUDGETS:
             self._rate_limited.labels(budget)
+        for kind in REDIS_ERRORS:
+            self._redis_errors.labels(kind)
         # Children by label values: .labels() takes a lock and builds a key at every call.
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._command_children: dict[str, Histogram] = {}

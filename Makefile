@@ -93,7 +93,8 @@ bench: $(VENV)/.dev  ## Load page-tracker and the seed app; print req/s, latenci
 	$(BIN)/python -m bench
 
 image:  ## Build the image, tagged with the commit SHA and latest.
-	docker build --tag page-tracker:$(IMAGE_TAG) --tag page-tracker:latest .
+	docker build --build-arg REVISION=$(shell git rev-parse HEAD 2>/dev/null || echo unknown) \
+	  --tag page-tracker:$(IMAGE_TAG) --tag page-tracker:latest .
 
 compose-up:  ## Run the stack in the background, serving on 127.0.0.1:8000.
 	PAGE_TRACKER_TAG=$(IMAGE_TAG) $(COMPOSE) up --build --detach

@@ -3,8 +3,9 @@
 # container registry and no running Docker engine (air-gapped CI). As root, it:
 #   1. installs Debian's Docker engine, docker-compose, debootstrap and iptables if missing;
 #   2. starts a private dockerd (data, sockets and pidfile under a temporary directory);
-#   3. builds stand-ins for the python and redis base images from Debian packages, tagged with
-#      the names the unmodified Dockerfile and docker-compose.yml use;
+#   3. builds stand-ins for the python, redis and prometheus images from Debian packages, tagged
+#      with the names the unmodified Dockerfile and docker-compose.yml use (Grafana has no Debian
+#      package: the observability profile runs here without it);
 #   4. builds the image (tagged with the commit SHA and latest);
 #   5. runs `docker-compose --profile testing up --build --exit-code-from test-service`;
 #   6. runs the checks on the image and the stack (test/container);
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 
 python_image=$(sed -n 's/^ARG PYTHON_IMAGE=//p' Dockerfile)
 redis_image=$(sed -n 's/^ *image: *\(redis:.*\)$/\1/p' docker-compose.yml)
+prometheus_image=$(sed -n 's/^ *image: *\(prom\/prometheus:.*\)$/\1/p' docker-compose.yml)
 tag=$(git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 project="page-tracker-ci-$$"
 work=$(mktemp -d /tmp/page-tracker-containers.XXXXXX)
@@ -101,6 +103,7 @@ chroot "$rootfs" update-ca-certificates >/dev/null
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$rootfs/etc/pip.conf"
 printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d" && chmod +x "$rootfs/usr/sbin/policy-rc.d"
 cp -a "$rootfs" "$rootfs-redis"
+cp -a "$rootfs" "$rootfs-prometheus"
 install_into() {
   chroot "$1" apt-get install -y -qq --no-install-recommends "${@:2}" >/dev/null
   chroot "$1" apt-get clean
@@ -108,9 +111,12 @@ install_into() {
 }
 install_into "$rootfs" python3 python3-venv
 install_into "$rootfs-redis" redis-server
+install_into "$rootfs-prometheus" prometheus
 tar -C "$rootfs" -c . | docker import --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' - "$python_image"
 tar -C "$rootfs-redis" -c . | docker import --change 'WORKDIR /data' --change 'CMD ["redis-server"]' - "$redis_image"
-rm -rf "$rootfs" "$rootfs-redis"
+tar -C "$rootfs-prometheus" -c . | docker import --change 'WORKDIR /prometheus' \
+  --change 'ENTRYPOINT ["/usr/bin/prometheus"]' - "$prometheus_image"
+rm -rf "$rootfs" "$rootfs-redis" "$rootfs-prometheus"
 
 # --- 3. the image -------------------------------------------------------------------------------
 stage "build image"

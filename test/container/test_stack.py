@@ -1,12 +1,15 @@
 """Checks on the built image and the compose stack; scripts/container-ci.sh runs them."""
 
 import json
+import os
 import shlex
 import subprocess
+import time
 
 import pytest
 import requests
 
+from page_tracker.embedded import free_port
 from test.e2e.serving import wait_until_ready
 
 
@@ -34,8 +37,12 @@ def flask_url(pytestconfig: pytest.Config) -> str:
     return given.rstrip("/")
 
 
-def run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+def run(
+    *command: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, capture_output=True, text=True, check=check, timeout=120, env=env
+    )
 
 
 def in_image(image: str, script: str) -> subprocess.CompletedProcess[str]:
@@ -104,3 +111,29 @@ def test_redis_is_not_reachable_from_the_host(compose: list[str]) -> None:
         assert [name.split("_")[-1] for name in networks] == ["backend-network"]
     finally:
         run(*compose, "down", "--timeout", "5")
+
+
+def test_prometheus_of_the_observability_profile_scrapes_the_app(compose: list[str]) -> None:
+    # Grafana has no Debian package to build a stand-in from: Prometheus and the app come up.
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "PAGE_TRACKER_PROMETHEUS_PUBLISH": address}
+    observed = [*compose, "--profile", "observability"]
+    run(*observed, "up", "--detach", "web-service", "prometheus-service", env=env)
+    try:
+        deadline, targets = time.monotonic() + 90, []
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.get(f"http://{address}/api/v1/targets", timeout=5).json()
+                targets = answer["data"]["activeTargets"]
+                if [target["health"] for target in targets] == ["up"]:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        assert [(t["labels"]["job"], t["health"]) for t in targets] == [("page-tracker", "up")]
+        query = {"query": "page_tracker_build_info"}
+        found = requests.get(f"http://{address}/api/v1/query", params=query, timeout=5).json()
+        (build,) = found["data"]["result"]
+        assert len(build["metric"]["revision"]) == 40  # the commit the image was built from
+    finally:
+        run(*observed, "down", "--timeout", "5", env=env)

@@ -7,6 +7,9 @@ PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
 .DEFAULT_GOAL := help
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
+# The commit an image is built from, for the page_tracker_build_info metric.
+image compose-up compose-e2e container-ci: export PAGE_TRACKER_REVISION ?= \
+  $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 COMPOSE ?= docker compose
 LAYERS := test/unit test/integration test/e2e
 # Browser tests drive Debian's Chromium through Playwright (its own browser download is not used);
@@ -93,7 +96,7 @@ bench: $(VENV)/.dev  ## Load page-tracker and the seed app; print req/s, latenci
 	$(BIN)/python -m bench
 
 image:  ## Build the image, tagged with the commit SHA and latest.
-	docker build --build-arg REVISION=$(shell git rev-parse HEAD 2>/dev/null || echo unknown) \
+	docker build --build-arg REVISION=$(PAGE_TRACKER_REVISION) \
 	  --tag page-tracker:$(IMAGE_TAG) --tag page-tracker:latest .
 
 compose-up:  ## Run the stack in the background, serving on 127.0.0.1:8000.

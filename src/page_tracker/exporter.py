@@ -1,18 +1,22 @@
 """/metrics on a port of its own, served by `serve` itself for Prometheus.
 
-Each worker writes what it counts to files in a directory that `serve` makes and removes; at
-each scrape, `serve` adds them up, and reads what Redis holds now (readiness, the inbox), which
-is the whole service's and so asked once, not once per worker.
+Each worker writes a snapshot of what it counted to a directory that `serve` makes and removes,
+every SNAPSHOT_S and when it stops; at each scrape, `serve` adds the snapshots up, and reads
+what Redis holds now (readiness, the inbox), which is the whole service's and so asked once,
+not once per worker.
 """
 
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess  # nosec B404 - runs git, found on PATH, for the build's revision
+import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cache
-from glob import glob
 from pathlib import Path
 from threading import Thread
 from wsgiref.simple_server import WSGIServer
@@ -22,27 +26,47 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     start_http_server,
-    values,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from redis import Redis, RedisError
 
-from page_tracker.metrics import NAMESPACE
+from page_tracker.metrics import NAMESPACE, SPECS, Metrics, Snapshot, add_up, families
 from page_tracker.services import health
 
-DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+# Where workers write their snapshots: set by `serve` for the workers it starts.
+DIRECTORY = "PAGE_TRACKER_METRICS_DIR"
+# How often a worker writes what it counted: a scrape sees counts this old at most.
+SNAPSHOT_S = 1.0
 # Process metrics that describe the whole of `serve` as its first process does.
 OF_SERVE = frozenset({"process_start_time_seconds", "process_max_fds"})
 
 
-def use_directory(path: str) -> None:
-    """Make the metrics of this process, and of the workers it forks, write to `path`."""
-    os.environ[DIRECTORY] = path
-    # prometheus_client chose where values live when it was imported, from this variable:
-    # choose again, before any worker builds its metrics.
-    values.ValueClass = values.get_value_class()
+def save(metrics: Metrics, directory: str) -> None:
+    """Write what this process counted to its snapshot file in `directory`, at once whole."""
+    series = {
+        name: [[list(labels), value] for labels, value in values.items()]
+        for name, values in metrics.snapshot().items()
+    }
+    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as file:
+        json.dump(series, file)
+    Path(file.name).replace(Path(directory) / f"{os.getpid()}.json")
+
+
+def keep_saving(metrics: Metrics, directory: str) -> None:
+    """Save this process's snapshot every SNAPSHOT_S from a thread, for as long as it runs."""
+
+    def run() -> None:
+        while True:
+            time.sleep(SNAPSHOT_S)
+            save(metrics, directory)
+
+    threading.Thread(target=run, name="metrics-snapshots", daemon=True).start()
+
+
+def _loaded(path: Path) -> Snapshot:
+    series = json.loads(path.read_text())
+    return {name: {tuple(labels): value for labels, value in rows} for name, rows in series.items()}
 
 
 @cache
@@ -100,21 +124,26 @@ class State(Collector):
         )  # fmt: skip
 
 
-class Workers(MultiProcessCollector):
-    """What every worker counted, less the open streams of workers that died."""
+class Workers(Collector):
+    """What every worker counted: their snapshots added up (gauges of live workers only)."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(None, path)
-        self._directory = path
+    def __init__(self, directory: str) -> None:
+        self._directory = Path(directory)
 
     def collect(self) -> Iterable[Metric]:
-        """Yield the workers' metrics, once the live gauges of dead workers are dropped."""
-        for name in glob(os.path.join(self._directory, "gauge_live*_*.db")):  # noqa: PTH118, PTH207
-            pid = int(Path(name).stem.rsplit("_", 1)[1])
-            if not _alive(pid):
-                mark_process_dead(pid, self._directory)
-        collected: Iterable[Metric] = super().collect()
-        return collected
+        """Yield the families of every snapshot added up."""
+        snapshots = []
+        for path in self._directory.glob("*.json"):
+            try:
+                snapshot = _loaded(path)
+            except (OSError, ValueError):  # removed meanwhile, say: it is read next time
+                continue
+            if not _alive(int(path.stem)):  # what a dead worker held open, it holds no more
+                for name, spec in SPECS.items():
+                    if spec.kind == "gauge":
+                        snapshot.pop(name, None)
+            snapshots.append(snapshot)
+        return families(add_up(snapshots))
 
 
 def _alive(pid: int) -> bool:

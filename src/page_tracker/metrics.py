@@ -2,11 +2,31 @@
 
 Every label value comes from a fixed set (route templates, methods, status classes, reasons,
 Redis command names), never from what a client sent: the number of series does not grow with
-the data.  Under `serve`, each worker writes its figures to the multiprocess directory and the
-exporter (exporter.py) adds them up at each scrape.
+the data.
+
+Counting is on every request's path, so it is kept to a few list and dict operations: each
+thread counts in tables of its own (no lock, no lost update), which `snapshot` adds up.
+prometheus_client's own metrics cost ten times as many Python calls per event, and their
+multiprocess mode writes each increment through a lock into a file: together a sixth of a hit's
+CPU.  prometheus_client still makes the families and the text format (`families`), here and in
+the exporter, which adds up the snapshots each worker writes (exporter.py).
 """
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import threading
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 NAMESPACE = "page_tracker"
 # Seconds: a hit takes about a millisecond, a live stream half a minute.
@@ -19,6 +39,65 @@ BUDGETS = ("writes", "page views", "failed tokens")
 # The Redis errors an operator watches for; any other kind gets its series when it happens.
 REDIS_ERRORS = ("ConnectionError", "TimeoutError", "OutOfMemoryError", "ResponseError")
 UNMATCHED = "<unmatched>"
+
+Labels = tuple[str, ...]
+# Each metric's values by label values: a number, or a histogram's counts per bucket and sum.
+Snapshot = dict[str, dict[Labels, Any]]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A metric: its kind, help, label names, buckets, and the label values it starts with."""
+
+    kind: str  # counter, gauge (summed over processes) or histogram
+    help: str
+    labels: Labels = ()
+    buckets: tuple[float, ...] = ()
+    initial: tuple[Labels, ...] = ((),)
+
+
+SPECS = {
+    "requests": Spec(
+        "counter", "Requests answered, by route template, method and status class.",
+        ("route", "method", "status"), initial=(),
+    ),
+    "request_duration_seconds": Spec(
+        "histogram", "Time to answer a request, by route template and method.",
+        ("route", "method"), REQUEST_BUCKETS, initial=(),
+    ),
+    "hits": Spec("counter", "Counter hits counted."),
+    "beacons_accepted": Spec("counter", "Views from browsers counted as views."),
+    "beacons_not_counted": Spec(
+        "counter", "Views from browsers not counted as views, by reason.",
+        ("reason",), initial=tuple((reason,) for reason in NOT_COUNTED),
+    ),
+    "batch_events": Spec(
+        "counter", "Events of servers' batches, accepted or rejected.",
+        ("result",), initial=(("accepted",), ("rejected",)),
+    ),
+    "inbox_drained_records": Spec("counter", "Inbox records counted by drainers."),
+    "inbox_drain_batches": Spec("counter", "Batches of inbox records drained."),
+    "inbox_set_aside_records": Spec(
+        "counter", "Inbox records that could not be read and were set aside."
+    ),
+    "inbox_drain_failures": Spec("counter", "Drain rounds that Redis failed."),
+    "redis_errors": Spec(
+        "counter", "Redis errors, by kind.",
+        ("kind",), initial=tuple((kind,) for kind in REDIS_ERRORS),
+    ),
+    "redis_command_duration_seconds": Spec(
+        "histogram", "Time of a Redis command or pipeline, by command name.",
+        ("command",), COMMAND_BUCKETS, initial=(),
+    ),
+    "rate_limited": Spec(
+        "counter", "Requests refused by a rate limit, by budget.",
+        ("budget",), initial=tuple((budget,) for budget in BUDGETS),
+    ),
+    "live_streams_open": Spec("gauge", "Live dashboard streams open."),
+    "live_streams_sent_to_polling": Spec(
+        "counter", "Live dashboards sent to polling: the streams were full."
+    ),
+}  # fmt: skip
 
 
 class Unmeasured:
@@ -64,121 +143,139 @@ class Unmeasured:
 
 
 class Metrics(Unmeasured):
-    """Instruments kept in `registry`; under `serve`, in the multiprocess directory too."""
+    """Instruments that count in per-thread tables; `registry` exposes what they counted."""
 
     enabled = True
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._tables: list[Snapshot] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
         self.registry = registry
+        registry.register(_Families(self))
 
-        def counter(name: str, text: str, labels: tuple[str, ...] = ()) -> Counter:
-            return Counter(name, text, labels, namespace=NAMESPACE, registry=registry)
+    def _table(self) -> Snapshot:
+        table: Snapshot | None = getattr(self._local, "table", None)
+        if table is None:
+            table = self._local.table = {name: {} for name in SPECS}
+            with self._lock:
+                self._tables.append(table)
+        return table
 
-        self._requests = counter(
-            "requests", "Requests answered, by route template, method and status class.",
-            ("route", "method", "status"),
-        )  # fmt: skip
-        self._request_seconds = Histogram(
-            "request_duration_seconds", "Time to answer a request, by route template and method.",
-            ("route", "method"), namespace=NAMESPACE, registry=registry, buckets=REQUEST_BUCKETS,
-        )  # fmt: skip
-        self._hits = counter("hits", "Counter hits counted.")
-        self._beacons = counter("beacons_accepted", "Views from browsers counted as views.")
-        self._not_counted = counter(
-            "beacons_not_counted", "Views from browsers not counted as views, by reason.",
-            ("reason",),
-        )  # fmt: skip
-        self._batch = counter(
-            "batch_events", "Events of servers' batches, accepted or rejected.", ("result",)
-        )
-        self._drained = counter("inbox_drained_records", "Inbox records counted by drainers.")
-        self._batches = counter("inbox_drain_batches", "Batches of inbox records drained.")
-        self._set_aside = counter(
-            "inbox_set_aside_records", "Inbox records that could not be read and were set aside."
-        )
-        self._drain_failures = counter("inbox_drain_failures", "Drain rounds that Redis failed.")
-        self._redis_errors = counter("redis_errors", "Redis errors, by kind.", ("kind",))
-        self._command_seconds = Histogram(
-            "redis_command_duration_seconds",
-            "Time of a Redis command or pipeline, by command name.",
-            ("command",), namespace=NAMESPACE, registry=registry, buckets=COMMAND_BUCKETS,
-        )  # fmt: skip
-        self._rate_limited = counter(
-            "rate_limited", "Requests refused by a rate limit, by budget.", ("budget",)
-        )
-        self._streams = Gauge(
-            "live_streams_open", "Live dashboard streams open.",
-            namespace=NAMESPACE, registry=registry, multiprocess_mode="livesum",
-        )  # fmt: skip
-        self._to_polling = counter(
-            "live_streams_sent_to_polling",
-            "Live dashboards sent to polling: the streams were full.",
-        )
-        # Series that exist from the start read 0 rather than missing, so rate() sees the first.
-        for reason in NOT_COUNTED:
-            self._not_counted.labels(reason)
-        for result in ("accepted", "rejected"):
-            self._batch.labels(result)
-        for budget in BUDGETS:
-            self._rate_limited.labels(budget)
-        for kind in REDIS_ERRORS:
-            self._redis_errors.labels(kind)
-        # Children by label values: .labels() takes a lock and builds a key at every call.
-        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        self._command_children: dict[str, Histogram] = {}
+    def _add(self, name: str, labels: Labels, amount: float = 1) -> None:
+        values = self._table()[name]
+        values[labels] = values.get(labels, 0) + amount
+
+    @staticmethod
+    def _observe(
+        rows: dict[Labels, Any], buckets: tuple[float, ...], labels: Labels, value: float
+    ) -> None:
+        row = rows.get(labels)
+        if row is None:  # counts per bucket, +Inf last, then the sum
+            row = rows[labels] = [0] * (len(buckets) + 1) + [0.0]
+        row[bisect_left(buckets, value)] += 1
+        row[-1] += value
+
+    def snapshot(self) -> Snapshot:
+        """Return everything counted so far, by every thread."""
+        with self._lock:
+            tables = list(self._tables)
+        return add_up(tables)
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         if method not in METHODS:
             method = "other"
-        key = (route, method, status)
-        children = self._request_children.get(key)
-        if children is None:
-            children = self._request_children[key] = (
-                self._requests.labels(route, method, f"{status // 100}xx"),
-                self._request_seconds.labels(route, method),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        table = self._table()
+        requests, key = table["requests"], (route, method, f"{status // 100}xx")
+        requests[key] = requests.get(key, 0) + 1
+        self._observe(table["request_duration_seconds"], REQUEST_BUCKETS, (route, method), seconds)
 
     def hit(self) -> None:
-        self._hits.inc()
+        self._add("hits", ())
 
     def beacon(self, not_counted: str | None) -> None:
         if not_counted is None:
-            self._beacons.inc()
+            self._add("beacons_accepted", ())
         else:
-            self._not_counted.labels(not_counted).inc()
+            self._add("beacons_not_counted", (not_counted,))
 
     def batch(self, accepted: int, rejected: int) -> None:
-        self._batch.labels("accepted").inc(accepted)
-        self._batch.labels("rejected").inc(rejected)
+        self._add("batch_events", ("accepted",), accepted)
+        self._add("batch_events", ("rejected",), rejected)
 
     def drained(self, records: int, set_aside: int) -> None:
-        self._batches.inc()
-        self._drained.inc(records)
-        if set_aside:
-            self._set_aside.inc(set_aside)
+        self._add("inbox_drain_batches", ())
+        self._add("inbox_drained_records", (), records)
+        self._add("inbox_set_aside_records", (), set_aside)
 
     def drain_failed(self) -> None:
-        self._drain_failures.inc()
+        self._add("inbox_drain_failures", ())
 
     def command(self, name: str, seconds: float) -> None:
-        child = self._command_children.get(name)
-        if child is None:
-            child = self._command_children[name] = self._command_seconds.labels(name)
-        child.observe(seconds)
+        table = self._table()["redis_command_duration_seconds"]
+        self._observe(table, COMMAND_BUCKETS, (name,), seconds)
 
     def redis_error(self, kind: str) -> None:
-        self._redis_errors.labels(kind).inc()
+        self._add("redis_errors", (kind,))
 
     def rate_limited(self, budget: str) -> None:
-        self._rate_limited.labels(budget).inc()
+        self._add("rate_limited", (budget,))
 
     def stream_opened(self) -> None:
-        self._streams.inc()
+        self._add("live_streams_open", ())
 
     def stream_closed(self) -> None:
-        self._streams.dec()
+        self._add("live_streams_open", (), -1)
 
     def sent_to_polling(self) -> None:
-        self._to_polling.inc()
+        self._add("live_streams_sent_to_polling", ())
+
+
+def add_up(snapshots: Iterable[Snapshot]) -> Snapshot:
+    """Return the sum of `snapshots`, metric by metric and series by series."""
+    total: Snapshot = {name: {} for name in SPECS}
+    for snapshot in snapshots:
+        for name, series in snapshot.items():
+            into = total.setdefault(name, {})
+            # A copy first: another thread may add a series to its table meanwhile.
+            for labels, value in list(series.items()):
+                if isinstance(value, list):
+                    mine = into.setdefault(labels, [0] * len(value))
+                    into[labels] = [a + b for a, b in zip(mine, value, strict=True)]
+                else:
+                    into[labels] = into.get(labels, 0) + value
+    return total
+
+
+def families(snapshot: Snapshot) -> Iterator[Metric]:
+    """Yield the Prometheus families of `snapshot`, with every metric's initial series."""
+    for name, spec in SPECS.items():
+        full, labels = f"{NAMESPACE}_{name}", list(spec.labels)
+        series: dict[Labels, Any] = dict.fromkeys(spec.initial, 0)
+        series |= snapshot.get(name, {})
+        if spec.kind == "histogram":
+            histogram = HistogramMetricFamily(full, spec.help, labels=labels)
+            bounds = [*map(floatToGoString, spec.buckets), "+Inf"]
+            for values, row in series.items():
+                cumulative = [sum(row[: index + 1]) for index in range(len(bounds))]
+                histogram.add_metric(
+                    list(values), list(zip(bounds, cumulative, strict=True)), row[-1]
+                )
+            yield histogram
+        else:
+            kind = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
+            family = kind(full, spec.help, labels=labels)
+            for values, value in series.items():
+                family.add_metric(list(values), value)
+            yield family
+
+
+class _Families(Collector):
+    """What one process counted, as Prometheus families."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield the families of everything counted so far."""
+        return families(self._metrics.snapshot())

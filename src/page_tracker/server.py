@@ -12,12 +12,12 @@ from flask import Flask
 from granian.constants import Interfaces
 from granian.log import LogLevels
 from granian.server import Server
-from prometheus_client.multiprocess import mark_process_dead
 
 from page_tracker import exporter, logs
 from page_tracker.app import create_app
 from page_tracker.embedded import die_with_parent
 from page_tracker.extensions import INBOX, METRICS
+from page_tracker.metrics import Metrics
 from page_tracker.store.connection import connect
 
 # A worker that has not stopped this long after SIGTERM is killed.  Now and then, under load, a
@@ -33,11 +33,14 @@ def _app_in_worker(_target: str) -> Flask:
     die_with_parent(signal.SIGKILL)
     app = create_app()
     # A worker is a multiprocessing child: atexit does not run there, its finalizers do.  So a
-    # stopping worker counts the beacons it answered before it exits, and its open streams
-    # leave the metrics (the exporter drops those of a worker that was killed).
+    # stopping worker counts the beacons it answered before it exits, writes its last access
+    # lines, and leaves its last metrics for the exporter.
     Finalize(None, app.extensions[INBOX].flush, exitpriority=10)
-    if app.extensions[METRICS].enabled:
-        Finalize(None, mark_process_dead, (os.getpid(),), exitpriority=0)
+    Finalize(None, logs.flush, exitpriority=5)
+    metrics, directory = app.extensions[METRICS], os.environ.get(exporter.DIRECTORY)
+    if isinstance(metrics, Metrics) and directory:
+        exporter.keep_saving(metrics, directory)
+        Finalize(None, exporter.save, (metrics, directory), exitpriority=0)
     return app
 
 
@@ -51,7 +54,7 @@ def _metrics(host: str, config: Mapping[str, Any]) -> Iterator[None]:
         tempfile.TemporaryDirectory(prefix="page-tracker-metrics-") as directory,
         connect(config["REDIS_URL"], config["REDIS_TIMEOUT"]) as redis,
     ):
-        exporter.use_directory(directory)
+        os.environ[exporter.DIRECTORY] = directory  # the workers inherit it
         scraped, thread = exporter.start(
             host, config["METRICS_PORT"], exporter.registry(directory, lambda: redis)
         )

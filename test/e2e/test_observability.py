@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import requests
-from prometheus_client.multiprocess import MultiProcessCollector
 
+from page_tracker import exporter
 from page_tracker.embedded import free_port
 from test.e2e.serving import Serve, ServeProcess
 from test.scrape import parse, value
@@ -71,17 +71,14 @@ def test_two_workers_add_up_in_one_scrape(
         assert sent < 4000, f"one worker took every connection: {per_worker}"
         hit_from_threads(f"{server.url}/hit/metrics-e2e/workers", 160)
         sent += 160
+        time.sleep(2 * exporter.SNAPSHOT_S)  # each worker has written what it counted
         per_worker = {
-            path.name: sum(
-                sample.value
-                for family in MultiProcessCollector.merge([str(path)])
-                for sample in family.samples
-                if sample.name == "page_tracker_hits_total"
-            )
-            for path in tmp_path.glob("page-tracker-metrics-*/counter_*.db")
+            path.stem: sum(value for _, value in json.loads(path.read_text())["hits"])
+            for path in tmp_path.glob("page-tracker-metrics-*/*.json")
         }
     found = scraped(metrics)
     assert value(found, "page_tracker_hits_total") == sent == sum(per_worker.values())
+    assert len(per_worker) == 2
     assert value(found, "page_tracker_requests_total", route=HIT, method="GET",
                  status="2xx") == sent  # fmt: skip
     assert value(found, "page_tracker_request_duration_seconds_count", route=HIT,

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import redis
 from prometheus_client import CollectorRegistry
-from prometheus_client.mmap_dict import MmapedDict
 
 from page_tracker import exporter
 from page_tracker.embedded import RedisServer, free_port
@@ -112,13 +111,25 @@ def test_the_revision_is_taken_from_the_environment(monkeypatch: pytest.MonkeyPa
         exporter.revision.cache_clear()
 
 
-def test_dead_workers_leave_no_open_streams(tmp_path: Path) -> None:
-    # A killed worker cannot say its streams ended: its live gauge file names a dead pid.
-    gone = _a_dead_pid()
-    for pid in (gone, os.getpid()):
-        MmapedDict(str(tmp_path / f"gauge_livesum_{pid}.db")).close()
-    list(exporter.Workers(str(tmp_path)).collect())
-    assert sorted(path.name for path in tmp_path.iterdir()) == [f"gauge_livesum_{os.getpid()}.db"]
+def test_the_exporter_adds_up_the_workers_snapshots(tmp_path: Path) -> None:
+    # Two workers counted; one was killed since: its counts stay, its open streams do not.
+    for pid, hits, streams in ((_a_dead_pid(), 5, 2), (os.getpid(), 3, 1)):
+        worker = Metrics(CollectorRegistry())
+        for _ in range(hits):
+            worker.hit()
+        for _ in range(streams):
+            worker.stream_opened()
+        worker.request("/hit/<namespace>/<key>", "GET", 200, 0.002)
+        exporter.save(worker, str(tmp_path))
+        (tmp_path / f"{os.getpid()}.json").rename(tmp_path / f"{pid}.json")
+    found = scrape(exporter.registry(str(tmp_path), lambda: redis.Redis(port=free_port())))
+    assert value(found, "page_tracker_hits_total") == 8
+    assert value(found, "page_tracker_live_streams_open") == 1
+    hits = {"route": "/hit/<namespace>/<key>", "method": "GET"}
+    assert value(found, "page_tracker_request_duration_seconds_count", **hits) == 2
+    assert value(found, "page_tracker_request_duration_seconds_bucket", **hits, le="0.001") == 0
+    assert value(found, "page_tracker_request_duration_seconds_bucket", **hits, le="0.0025") == 2
+    assert value(found, "page_tracker_redis_ready") == 0  # nobody listens on that port
 
 
 def _a_dead_pid() -> int:

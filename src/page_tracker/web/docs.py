@@ -438,10 +438,17 @@ def document() -> dict[str, Any]:
     }
     status = _json("Status", {"status": {"type": "string"}})
     paths["/healthz"] = {"get": {"summary": "Liveness", "responses": {"200": status}}}
+    readiness = _json(
+        "Status: ready, degraded (the inbox lags; still ready) or unavailable, and each check",
+        {
+            "status": {"type": "string", "enum": ["ready", "degraded", "unavailable"]},
+            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    )
     paths["/readyz"] = {
         "get": {
-            "summary": "Readiness: Redis answers PING",
-            "responses": {"200": status, "503": status},
+            "summary": "Readiness: Redis answers, and how far counting lags",
+            "responses": {"200": readiness, "503": readiness},
         }
     }
     paths["/openapi.json"] = {

@@ -66,9 +66,11 @@ class Observed:
             logs.REQUEST_ID.set(None)
             raise
         if isinstance(body, list):  # the fast app's answers: sized at once
-            self._done(environ, status[0], started, sum(map(len, body)))
+            self._done(environ, request_id, status[0], started, sum(map(len, body)))
             return body
-        return _Counted(body, lambda size: self._done(environ, status[0], started, size))
+        return _Counted(
+            body, lambda size: self._done(environ, request_id, status[0], started, size)
+        )
 
     def _request_id(self, environ: dict[str, Any]) -> str:
         if self._trust_proxy:
@@ -77,11 +79,13 @@ class Observed:
                 return str(sent)
         return secrets.token_hex(8)
 
-    def _done(self, environ: dict[str, Any], status: int, started: float, size: int) -> None:
+    def _done(
+        self, environ: dict[str, Any], request_id: str, status: int, started: float, size: int
+    ) -> None:
         seconds = time.perf_counter() - started
         method, route = environ["REQUEST_METHOD"], environ.get(ROUTE, UNMATCHED)
         self._metrics.request(route, method, status, seconds)
-        logs.access(method, route, status, seconds, size)
+        logs.access(request_id, method, route, status, seconds, size)
         logs.REQUEST_ID.set(None)
 
 

@@ -186,8 +186,8 @@ class Metrics(Unmeasured):
         if method not in METHODS:
             method = "other"
         table = self._table()
-        requests, key = table["requests"], (route, method, f"{status // 100}xx")
-        requests[key] = requests.get(key, 0) + 1
+        answered, key = table["requests"], (route, method, f"{status // 100}xx")
+        answered[key] = answered.get(key, 0) + 1
         self._observe(table["request_duration_seconds"], REQUEST_BUCKETS, (route, method), seconds)
 
     def hit(self) -> None:

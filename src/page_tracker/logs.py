@@ -121,6 +121,11 @@ class _Access:
 _access = _Access()
 
 
+def writes_access_lines() -> bool:
+    """Say whether requests write access lines (LOG_LEVEL is INFO or lower)."""
+    return _access.lines is not None
+
+
 def flush() -> None:
     """Write the access lines that wait (a stopping process calls this)."""
     if _access.lines is not None:

@@ -40,7 +40,8 @@ class RoutedRequest(Request):
 class Observed:
     """Give each request an id (the trusted proxy's, or a new one), log it and measure it.
 
-    The id is set for the log lines of the request, and returned in X-Request-ID.
+    The id is set for the log lines of the request, and returned in X-Request-ID.  Without
+    metrics and access lines, that is all it does.
     """
 
     def __init__(self, app: WSGIApp, metrics: Unmeasured, *, trust_proxy: bool) -> None:
@@ -65,6 +66,8 @@ class Observed:
         except BaseException:
             logs.REQUEST_ID.set(None)
             raise
+        if not (self._metrics.enabled or logs.writes_access_lines()):
+            return body  # nothing to time, count or write: the id was all
         if isinstance(body, list):  # the fast app's answers: sized at once
             self._done(environ, request_id, status[0], started, sum(map(len, body)))
             return body

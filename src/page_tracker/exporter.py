@@ -149,7 +149,7 @@ class Workers(Collector):
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or its number is another user's now
         return False
     return True
 

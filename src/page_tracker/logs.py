@@ -2,8 +2,8 @@
 
 No line holds a client's IP address or User-Agent: the privacy promise covers logs too.  Every
 line is made by structlog's processors.  An access line, one per request, goes through two of
-them alone and is written in a batch (Lines): a stdlib record and a write of its own would cost
-a tenth of a hit.  Every other line (the app's, granian's) goes through the stdlib, at once.
+them alone and is written in a batch (Lines): a bound logger and a write of its own took 14%
+of a hit's rate.  Every other line (the app's, granian's) goes through the stdlib, at once.
 """
 
 import logging

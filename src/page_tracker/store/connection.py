@@ -64,9 +64,8 @@ class _Watched(redis.Redis):
     command_watch: CommandWatch  # not `watch`: that is the WATCH command
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        """Send one command, timed."""
-        name = str(args[0]).upper()
-        return _timed(self.command_watch, name, super().execute_command, *args, **options)
+        """Send one command, timed under its name (redis-py names commands in capitals)."""
+        return _timed(self.command_watch, args[0], super().execute_command, *args, **options)
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Return a pipeline whose execution is timed as one PIPELINE."""

@@ -93,8 +93,8 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
     config["METRICS_PORT"] = int(_number("METRICS_PORT", config["METRICS_PORT"], int, -1))
     if config["METRICS_PORT"] > MAX_PORT:
         raise ConfigError(f"{ENV_NAMES['METRICS_PORT']} must be a port number, at most {MAX_PORT}")
-    config["LOG_FORMAT"] = _choice("LOG_FORMAT", str(config["LOG_FORMAT"]).lower(), FORMATS)
-    config["LOG_LEVEL"] = _choice("LOG_LEVEL", str(config["LOG_LEVEL"]).upper(), LEVELS)
+    config["LOG_FORMAT"] = _choice("LOG_FORMAT", str(config["LOG_FORMAT"]).strip().lower(), FORMATS)
+    config["LOG_LEVEL"] = _choice("LOG_LEVEL", str(config["LOG_LEVEL"]).strip().upper(), LEVELS)
     if config["HISTORY_DAYS"] > config["RETENTION_DAYS"]:
         raise ConfigError(
             f"{ENV_NAMES['HISTORY_DAYS']} must not exceed {ENV_NAMES['RETENTION_DAYS']}: "
@@ -114,9 +114,9 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
-    if value.strip() not in choices:
+    if value not in choices:
         raise ConfigError(f"{ENV_NAMES[key]} must be one of {', '.join(choices)}, got {value!r}")
-    return value.strip()
+    return value
 
 
 def _number(key: str, value: object, kind: Callable[[Any], float], above: int) -> float:

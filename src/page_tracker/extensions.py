@@ -34,7 +34,7 @@ def system_clock() -> datetime:
 
 
 class Runtime(NamedTuple):
-    """What a request takes from its app: Redis, time, retention, secrets, sites, drainer..."""
+    """What a request takes from its app: Redis, time, policy, secrets, sites, inbox, metrics."""
 
     redis: Redis
     now: datetime

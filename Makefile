@@ -21,6 +21,8 @@ PROMETHEUS ?= /usr/bin/prometheus
 export PROMETHEUS
 # `make test-dates` moves the clock of the tests, and of the servers they start, this far ahead.
 FAKETIME := /usr/bin/faketime
+# The load generator of `make bench`: its Python fallback takes a core from the server.
+WRK := /usr/bin/wrk
 DATE_OFFSETS := +400d +3y
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -49,6 +51,10 @@ $(CHROMIUM):
 $(FAKETIME):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq faketime >/dev/null
+
+$(WRK):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null
 
 # Without recommends: the binary alone, not the node exporter and its collectors.
 $(PROMETHEUS):
@@ -92,7 +98,7 @@ integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a 
 e2e: $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS)  ## End-to-end tests against a real `page-tracker serve`.
 	$(BIN)/python -m pytest test/e2e
 
-bench: $(VENV)/.dev  ## Load page-tracker and the seed app; print req/s, latencies and ratios.
+bench: $(VENV)/.dev $(WRK)  ## Load page-tracker and the seed app; print req/s, latencies and ratios.
 	$(BIN)/python -m bench
 
 image:  ## Build the image, tagged with the commit SHA and latest.

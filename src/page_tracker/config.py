@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_HOURS": 24,
     # The largest request body read anywhere, unless a route sets its own (imports, batches).
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    # A request's headers, and then its body, must each arrive within this many seconds: a
+    # client that sends slowly is answered 408 (or, for headers, cut off), never waited for.
+    "READ_TIMEOUT_S": 10,
     # Form fields held in memory at most: sign-in and the dashboard's forms are small.
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
     # The port `serve` answers Prometheus on, apart from the public one; 0 counts nothing.
@@ -86,6 +89,7 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         "SESSION_IDLE_HOURS",
         "MAX_CONTENT_LENGTH",
         "MAX_FORM_MEMORY_SIZE",
+        "READ_TIMEOUT_S",
         "INBOX_LAG_LIMIT_S",
     ):
         config[key] = int(_number(key, config[key], int, 0))

@@ -1,5 +1,6 @@
-"""The production WSGI server: granian, with worker processes each running blocking threads."""
+"""The production server: granian's worker processes, each an event loop (see web/core.py)."""
 
+import functools
 import os
 import signal
 import tempfile
@@ -8,8 +9,8 @@ from contextlib import contextmanager
 from multiprocessing.util import Finalize
 from typing import Any
 
-from flask import Flask
-from granian.constants import Interfaces
+from granian.constants import Interfaces, Loops
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server
 
@@ -19,13 +20,14 @@ from page_tracker.embedded import die_with_parent
 from page_tracker.extensions import INBOX, METRICS
 from page_tracker.metrics import Metrics
 from page_tracker.store.connection import connect
+from page_tracker.web.core import Core
 
 # A worker that has not stopped this long after SIGTERM is killed.  Now and then, under load, a
 # granian worker misses the stop signal altogether, and `serve` would otherwise wait for ever.
 WORKER_STOP_S = 10
 
 
-def _app_in_worker(_target: str) -> Flask:
+def _app_in_worker(threads: int, _target: str) -> Core:
     # Runs in each worker process.  If `serve` is killed outright, its workers exit too rather
     # than live on as orphans holding the port.  SIGKILL, not SIGTERM: now and then a worker
     # misses SIGTERM (see WORKER_STOP_S), and with `serve` gone nothing would kill it later.
@@ -41,7 +43,13 @@ def _app_in_worker(_target: str) -> Flask:
     if isinstance(metrics, Metrics) and directory:
         exporter.keep_saving(metrics, directory)
         Finalize(None, exporter.save, (metrics, directory), exitpriority=0)
-    return app
+    config = app.config
+    return Core(
+        app.wsgi_app,
+        threads=threads,
+        read_timeout_s=config["READ_TIMEOUT_S"],
+        max_body=config["MAX_CONTENT_LENGTH"],
+    )
 
 
 @contextmanager
@@ -73,9 +81,12 @@ def run(host: str, port: int, workers: int, threads: int, config: Mapping[str, A
             "page_tracker.app:create_app",
             address=host,
             port=port,
-            interface=Interfaces.WSGI,
+            interface=Interfaces.RSGI,
+            loop=Loops.uvloop,
             workers=workers,
-            blocking_threads=threads,
+            websockets=False,
+            # Headers not all sent in time are cut off; the core holds bodies to the same.
+            http1_settings=HTTP1Settings(header_read_timeout=config["READ_TIMEOUT_S"] * 1000),
             workers_kill_timeout=WORKER_STOP_S,
             # A worker that dies (killed, out of memory) is replaced; the others serve meanwhile,
             # and what it answered waits in Redis for them.
@@ -83,4 +94,4 @@ def run(host: str, port: int, workers: int, threads: int, config: Mapping[str, A
             # granian applies it in every worker: its lines and the app's look alike.
             log_dictconfig=log_config,
             log_level=LogLevels(config["LOG_LEVEL"].lower()),
-        ).serve(target_loader=_app_in_worker)
+        ).serve(target_loader=functools.partial(_app_in_worker, threads))

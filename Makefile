@@ -21,7 +21,7 @@ PROMETHEUS ?= /usr/bin/prometheus
 export PROMETHEUS
 # `make test-dates` moves the clock of the tests, and of the servers they start, this far ahead.
 FAKETIME := /usr/bin/faketime
-# The load generator of `make bench`: its Python fallback takes a core from the server.
+# The load generator of `make bench` and of the slow-client tests.
 WRK := /usr/bin/wrk
 DATE_OFFSETS := +400d +3y
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -65,7 +65,7 @@ $(PROMETHEUS):
 run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis (unless REDIS_URL is set).
 	$(BIN)/page-tracker serve
 
-test: lint typecheck $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS)  ## Lint, type-check, then every test layer with the coverage gate.
+test: lint typecheck $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS) $(WRK)  ## Lint, type-check, then every test layer with the coverage gate.
 	$(BIN)/python -m pytest $(LAYERS) --cov
 
 # libfaketime leaves the monotonic clock alone, which timed waits need; test/faketime holds a
@@ -95,7 +95,7 @@ unit: $(VENV)/.dev  ## Unit tests, and the backend tests on fakeredis: no Redis 
 integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a free port).
 	$(BIN)/python -m pytest test/integration
 
-e2e: $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS)  ## End-to-end tests against a real `page-tracker serve`.
+e2e: $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS) $(WRK)  ## End-to-end tests against a real `page-tracker serve`.
 	$(BIN)/python -m pytest test/e2e
 
 bench: $(VENV)/.dev $(WRK)  ## Load page-tracker and the seed app; print req/s, latencies and ratios.

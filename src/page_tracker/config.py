@@ -28,9 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_COUNT": 0,
     # Signs dashboard sessions; "" makes one, kept in Redis and shared by every worker.
     "SECRET_KEY": "",  # nosec B105 - empty means a random key is made
-    # Live dashboard streams one worker holds at once (each takes a request thread), and how
-    # long one lasts before the browser reconnects.
-    "LIVE_STREAMS": 1,
+    # Live dashboard streams one worker of `serve` holds at once (each a coroutine, fed by one
+    # subscription per worker), and how long one lasts before the browser reconnects.
+    "LIVE_STREAMS": 2000,
     "LIVE_STREAM_SECONDS": 30,
     # A dashboard sign-in lasts this long at most, and ends after this long without use.
     "SESSION_DAYS": 7,

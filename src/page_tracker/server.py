@@ -20,11 +20,16 @@ from page_tracker.embedded import die_with_parent
 from page_tracker.extensions import INBOX, METRICS
 from page_tracker.metrics import Metrics
 from page_tracker.store.connection import connect
+from page_tracker.store.live import LiveFeed
 from page_tracker.web.core import Core
+from page_tracker.web.live import LiveStreams
 
 # A worker that has not stopped this long after SIGTERM is killed.  Now and then, under load, a
 # granian worker misses the stop signal altogether, and `serve` would otherwise wait for ever.
 WORKER_STOP_S = 10
+# Connections waiting to be accepted, and requests beside live streams that a worker holds.
+BACKLOG = 4096
+IN_FLIGHT = 1024
 
 
 def _app_in_worker(threads: int, _target: str) -> Core:
@@ -44,8 +49,11 @@ def _app_in_worker(threads: int, _target: str) -> Core:
         exporter.keep_saving(metrics, directory)
         Finalize(None, exporter.save, (metrics, directory), exitpriority=0)
     config = app.config
+    feed = LiveFeed(config["REDIS_URL"], config["REDIS_TIMEOUT"])
+    streams = LiveStreams(feed, config["LIVE_STREAMS"], config["LIVE_STREAM_SECONDS"], metrics)
     return Core(
         app.wsgi_app,
+        streams,
         threads=threads,
         read_timeout_s=config["READ_TIMEOUT_S"],
         max_body=config["MAX_CONTENT_LENGTH"],
@@ -85,6 +93,10 @@ def run(host: str, port: int, workers: int, threads: int, config: Mapping[str, A
             loop=Loops.uvloop,
             workers=workers,
             websockets=False,
+            # granian's default (backlog / workers) would cap the requests a worker holds at
+            # once below its live streams: every open dashboard is one.
+            backlog=BACKLOG,
+            backpressure=config["LIVE_STREAMS"] + IN_FLIGHT,
             # Headers not all sent in time are cut off; the core holds bodies to the same.
             http1_settings=HTTP1Settings(header_read_timeout=config["READ_TIMEOUT_S"] * 1000),
             workers_kill_timeout=WORKER_STOP_S,

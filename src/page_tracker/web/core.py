@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from page_tracker.web.admin import MAX_IMPORT_BYTES
 from page_tracker.web.answers import json_error
+from page_tracker.web.live import HANDED_OVER, LiveStreams
 from page_tracker.web.tracking import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -101,9 +102,16 @@ class Core:
     """An RSGI app that reads bodies under caps and a deadline, then answers through `wsgi`."""
 
     def __init__(
-        self, wsgi: WSGIApp, *, threads: int, read_timeout_s: float, max_body: int
+        self,
+        wsgi: WSGIApp,
+        live: LiveStreams | None = None,
+        *,
+        threads: int,
+        read_timeout_s: float,
+        max_body: int,
     ) -> None:
         self.wsgi = wsgi
+        self.live = live
         self.threads = threads
         self.read_timeout_s = read_timeout_s
         self.max_body = max_body
@@ -130,12 +138,22 @@ class Core:
             proto.response_bytes(refused.status, headers, response.get_data())
             return
         environ = self._environ(scope, body)
+        if self.live is not None:
+            environ[HANDED_OVER] = None  # a live view names its site here
         if scope.path in BUSY_PATHS or scope.path.startswith(BUSY_PREFIXES):
             status, headers, content = self._call(environ)
         else:
             loop = asyncio.get_running_loop()
             status, headers, content = await loop.run_in_executor(self.pool, self._call, environ)
-        if isinstance(content, bytes):
+        site = environ.get(HANDED_OVER)
+        if site is not None and self.live is not None and status == 200:
+            # The view let the client watch the site: the stream is answered here, threadless.
+            headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+            try:
+                await self.live.stream(site, proto.response_stream(status, headers))
+            except Exception as error:  # the client went away
+                log.debug("live stream ended: %s", error)
+        elif isinstance(content, bytes):
             proto.response_bytes(status, headers, content)
         else:
             await self._stream(proto.response_stream(status, headers), content)

@@ -32,6 +32,7 @@ from page_tracker.store.connection import FULL, UNAVAILABLE
 from page_tracker.web import auth, charts
 from page_tracker.web.answers import csv_answer
 from page_tracker.web.errors import unavailable_headers
+from page_tracker.web.live import BUSY, HANDED_OVER, KEEP_ALIVE, KEEP_ALIVE_S, READY, views_event
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 UTC = ZoneInfo("UTC")
@@ -39,9 +40,9 @@ csrf = CSRFProtect()
 MAX_COUNTERS = 200
 # The home page reads the figures of this many sites; it only names the others.
 MAX_SITES = 50
-# Writing is the only way to notice a vanished client, so streams write this often.
-KEEP_ALIVE_S = 2.0
-BUSY_RETRY_MS = 5000
+# Live streams a worker of a plain WSGI server holds at once: each holds a request thread.
+WSGI_LIVE_STREAMS = 1
+WSGI_STREAMS = "page_tracker.live_streams"
 SECURITY_HEADERS = {
     # No inline script or style anywhere: everything comes from this server's static files.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -83,9 +84,7 @@ def init_dashboard(app: Flask, *more: Blueprint) -> None:
         SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True, WTF_CSRF_CHECK_DEFAULT=False
     )
     csrf.init_app(app)
-    app.extensions["page_tracker.live_streams"] = threading.BoundedSemaphore(
-        app.config["LIVE_STREAMS"]
-    )
+    app.extensions[WSGI_STREAMS] = threading.BoundedSemaphore(WSGI_LIVE_STREAMS)
     for blueprint in (bp, *more):
         app.register_blueprint(blueprint)
 
@@ -296,34 +295,37 @@ def figures(grant: sites.Grant, site: sites.Site) -> dict[str, Any]:
 def live(grant: sites.Grant, site: sites.Site) -> Response:
     """Stream an event each time views of the site are counted (Server-Sent Events).
 
-    A stream holds a request thread, so a worker serves at most LIVE_STREAMS at once (beyond,
-    a "busy" event sends the browser to polling) and each ends after LIVE_STREAM_SECONDS (the
-    browser reconnects). A vanished client is noticed at the next keep-alive write, within seconds.
+    Under `serve` the stream is handed over to the core, which answers it on the event loop
+    (web/live.py).  Under a plain WSGI server the stream holds a request thread, so a worker
+    serves at most WSGI_LIVE_STREAMS at once (beyond, a "busy" event sends the browser to
+    polling).  Each ends after LIVE_STREAM_SECONDS, and the browser reconnects.
     """
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    if HANDED_OVER in request.environ:
+        request.environ[HANDED_OVER] = site.name
+        return Response(b"", mimetype="text/event-stream", headers=headers)
     app = runtime()
-    budget: threading.BoundedSemaphore = current_app.extensions["page_tracker.live_streams"]
+    budget: threading.BoundedSemaphore = current_app.extensions[WSGI_STREAMS]
     # Waiting for a stream would hold a thread too. Say "busy" at once, as an event rather than
     # an error status: the page polls, and the browser asks again after `retry`.
     if not budget.acquire(blocking=False):
         app.metrics.sent_to_polling()
-        busy = f"retry: {BUSY_RETRY_MS}\nevent: busy\ndata: poll\n\n"
-        return Response(busy, mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
+        return Response(BUSY, mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
     seconds = current_app.config["LIVE_STREAM_SECONDS"]
     subscription = stats.live(app.redis, site)
 
-    def events() -> Iterator[str]:
+    def events() -> Iterator[bytes]:
         app.metrics.stream_opened()
         try:
-            yield "retry: 2000\nevent: ready\ndata: live\n\n"
+            yield READY
             deadline = wrote = time.monotonic()
             deadline += seconds
             while (left := deadline - time.monotonic()) > 0:
                 message = subscription.get_message(timeout=min(left, KEEP_ALIVE_S))
                 if message is not None:
-                    yield f"event: views\ndata: {message['data']}\n\n"
+                    yield views_event(message["data"])
                 elif time.monotonic() - wrote >= KEEP_ALIVE_S:
-                    # Writing is how a vanished client is noticed.
-                    yield ": keep-alive\n\n"
+                    yield KEEP_ALIVE  # writing is how a vanished client is noticed
                 else:
                     continue
                 wrote = time.monotonic()
@@ -332,11 +334,7 @@ def live(grant: sites.Grant, site: sites.Site) -> Response:
             budget.release()
             app.metrics.stream_closed()
 
-    return Response(
-        stream_with_context(events()),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return Response(stream_with_context(events()), mimetype="text/event-stream", headers=headers)
 
 
 def _shares(app: Runtime, name: str) -> list[dict[str, str]]:

@@ -1,0 +1,75 @@
+"""Live dashboard streams (Server-Sent Events) as coroutines on the worker's event loop.
+
+The dashboard's view checks who may watch which site, then hands the stream over by naming
+the site in the environ (HANDED_OVER); the core answers it from here.  A stream holds no
+thread: thousands wait on one loop, fed by one subscription per worker (store/live.py).
+"""
+
+import asyncio
+from typing import Protocol
+
+from page_tracker.metrics import Unmeasured
+from page_tracker.store.live import LiveFeed
+
+# Where the dashboard's view names the site whose stream the core is to answer.
+HANDED_OVER = "page_tracker.live_stream"
+# Writing is the only way to notice a vanished client, so streams write this often.
+KEEP_ALIVE_S = 2.0
+BUSY_RETRY_MS = 5000
+READY = b"retry: 2000\nevent: ready\ndata: live\n\n"
+KEEP_ALIVE = b": keep-alive\n\n"
+BUSY = f"retry: {BUSY_RETRY_MS}\nevent: busy\ndata: poll\n\n".encode()
+
+
+def views_event(data: str) -> bytes:
+    """Return the event that tells a dashboard of views counted."""
+    return f"event: views\ndata: {data}\n\n".encode()
+
+
+class Transport(Protocol):
+    """Where a stream is written."""
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send `data` to the client."""
+
+
+class LiveStreams:
+    """A worker's live streams: at most `limit` at once, each ending after `seconds`."""
+
+    def __init__(self, feed: LiveFeed, limit: int, seconds: float, metrics: Unmeasured) -> None:
+        self.feed = feed
+        self.limit = limit
+        self.seconds = seconds
+        self.metrics = metrics
+        self.open = 0
+
+    async def stream(self, site: str, send: Transport) -> None:
+        """Write `site`'s live events to `send` until the stream's time is up or the client goes.
+
+        Beyond `limit` streams, a "busy" event sends the browser to polling, and it asks again
+        after a while.  The client's going is noticed at the next write, within KEEP_ALIVE_S.
+        """
+        if self.open >= self.limit:
+            self.metrics.sent_to_polling()
+            await send.send_bytes(BUSY)
+            return
+        self.open += 1
+        self.metrics.stream_opened()
+        queue = await self.feed.listen(site)
+        try:
+            await send.send_bytes(READY)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.seconds
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    async with asyncio.timeout(min(left, KEEP_ALIVE_S)):
+                        data = await queue.get()
+                except TimeoutError:
+                    if loop.time() < deadline:
+                        await send.send_bytes(KEEP_ALIVE)
+                    continue
+                await send.send_bytes(views_event(data))
+        finally:
+            self.open -= 1
+            self.metrics.stream_closed()
+            await self.feed.leave(site, queue)

@@ -74,8 +74,7 @@ def make_app(
             server: RedisServer = request.getfixturevalue("redis_server")
             app = create_app({**config, "REDIS_URL": server.url})
         else:
-            # The rate limiter counts in memory, and the app's client is swapped for the fake.
-            app = create_app({"RATE_LIMIT_STORAGE": "memory://", **config})
+            app = create_app(config)  # its client is swapped for the fake
             app.extensions[REDIS].close()
             app.extensions[REDIS] = backend_redis
         made.append(app)

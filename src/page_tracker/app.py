@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from page_tracker.config import load_config
 from page_tracker.extensions import (
+    BUDGETS,
     CLOCK,
     INBOX,
     METRICS,
@@ -27,12 +28,12 @@ from page_tracker.store.connection import connect
 from page_tracker.web import admin, counters, docs, health, home, manage, sites, tracking
 from page_tracker.web.bodies import StrictJSONProvider
 from page_tracker.web.dashboard import init_dashboard
-from page_tracker.web.endpoints import budgets, declare_cors
+from page_tracker.web.endpoints import declare_cors
 from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.fast import FastApp
 from page_tracker.web.observed import Observed, RoutedRequest
 from page_tracker.web.proxied import Proxied
-from page_tracker.web.ratelimit import init_rate_limit
+from page_tracker.web.ratelimit import configured
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[CLOCK] = system_clock
     app.extensions[SECRETS] = {}
     app.extensions[SITES] = book = SiteBook()
+    app.extensions[BUDGETS] = configured(app.config)
     extensions = app.extensions  # not the app: the drainer must not keep it alive
     # The client and the clock are looked up at each call: tests swap them after the factory.
     app.extensions[INBOX] = drainer = Drainer(
@@ -70,7 +72,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (home.bp, health.bp, counters.bp, admin.bp, docs.bp, tracking.bp, sites.bp):
         app.register_blueprint(blueprint)
     init_dashboard(app, manage.bp)
-    init_rate_limit(app, budgets(), metrics)
     app.wsgi_app = FastApp(  # type: ignore[method-assign]
         app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app
     )

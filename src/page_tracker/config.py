@@ -20,8 +20,6 @@ DEFAULTS: dict[str, Any] = {
     "VIEW_RATE_LIMIT": "300/minute",
     # Tokens and admin keys that did not work, per client IP, before a 429; "" for no limit.
     "AUTH_FAILURE_LIMIT": "20/minute",
-    # Where the rate limiter counts; by default the same Redis (see app.py).
-    "RATE_LIMIT_STORAGE": "",
     # The token for server-wide admin calls (POST /import); "" turns them off.
     "ADMIN_TOKEN": "",  # nosec B105 - empty means no token, and admin calls are off
     # How many reverse proxies in front set X-Forwarded-For (0: use the peer address).

@@ -1,5 +1,6 @@
 """Where the app factory keeps the clients it builds, and how request code finds them."""
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -11,6 +12,7 @@ from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.ingest.intake import Intake
 from page_tracker.services.sites import SiteBook
+from page_tracker.store.budgets import Budget
 
 # Keys in `app.extensions`; tests swap the client and the clock here, at the injection point.
 REDIS = "page_tracker.redis"
@@ -20,6 +22,7 @@ POLICY = "page_tracker.policy"
 SITES = "page_tracker.sites"
 INBOX = "page_tracker.inbox"
 METRICS = "page_tracker.metrics"
+BUDGETS = "page_tracker.budgets"
 
 
 def redis_client() -> Redis:
@@ -34,7 +37,7 @@ def system_clock() -> datetime:
 
 
 class Runtime(NamedTuple):
-    """What a request takes from its app: Redis, time, policy, secrets, sites, inbox, metrics."""
+    """What a request takes from its app: Redis, time, policy, secrets, sites, inbox, budgets."""
 
     redis: Redis
     now: datetime
@@ -43,6 +46,7 @@ class Runtime(NamedTuple):
     sites: SiteBook
     inbox: Drainer
     metrics: Unmeasured
+    budgets: Mapping[str, Budget]
 
     @property
     def intake(self) -> Intake:
@@ -62,4 +66,5 @@ def runtime(extensions: dict[str, Any] | None = None) -> Runtime:
         extensions[SITES],
         extensions[INBOX],
         extensions[METRICS],
+        extensions[BUDGETS],
     )

@@ -6,10 +6,7 @@ could be held by a handful of clients sending a byte a second.
 
 import asyncio
 import os
-import re
-import shutil
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 
@@ -17,16 +14,15 @@ import pytest
 import requests
 
 from page_tracker.embedded import RedisServer
+from test.e2e.load import MEGABYTE, best_hit_rate, rss
 from test.e2e.serving import Serve, ServeProcess
 
 pytestmark = pytest.mark.slow
-READ_TIMEOUT_S = 4
+READ_TIMEOUT_S = 6
 SLOW_BODIES = 200
 SLOW_HEADERS = 500
 # Where slow bodies go: the beacon and batch ingest (on the loop), and a Flask view (the pool).
 SLOW_TARGETS = ("/api/event", "/api/events", "/create")
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
-MEGABYTE = 1024 * 1024
 
 
 @pytest.fixture(autouse=True)
@@ -47,26 +43,6 @@ def server(redis_server: RedisServer, start_server: Serve) -> ServeProcess:
         "PAGE_TRACKER_VIEW_RATE_LIMIT": "",
     }
     return start_server(["--workers", "2"], env)
-
-
-def hit_rate(url: str, seconds: int = 3) -> float:
-    """Return the rate wrk gets from /hit with 8 connections over `seconds`."""
-    out = subprocess.run(
-        [WRK, "-t1", "-c8", f"-d{seconds}s", "--timeout", "2s", f"{url}/hit/slowtest/page"],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 10,
-        check=True,
-    ).stdout
-    assert "Non-2xx" not in out, out
-    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert found, out
-    return float(found.group(1))
-
-
-def rss(server: ServeProcess) -> int:
-    """Return the resident memory of serve's workers, in bytes."""
-    return sum(p.memory_info().rss for p in server.descendants() if "server" not in p.name())
 
 
 @dataclass
@@ -126,7 +102,7 @@ async def slow_headers(port: int, seconds: float) -> Answer:
 
 def test_slow_bodies_hold_no_thread_and_get_408_in_time(server: ServeProcess) -> None:
     assert requests.get(f"{server.url}/hit/slowtest/page", timeout=5).ok
-    calm = hit_rate(server.url)
+    calm = best_hit_rate(server.url)
     before = rss(server)
 
     async def attack() -> tuple[list[Answer], float]:
@@ -135,7 +111,7 @@ def test_slow_bodies_hold_no_thread_and_get_408_in_time(server: ServeProcess) ->
             for n in range(SLOW_BODIES)
         ]
         await asyncio.sleep(0.5)  # every slow client connected and sending
-        beside = await asyncio.to_thread(hit_rate, server.url)
+        beside = await asyncio.to_thread(best_hit_rate, server.url)
         return await asyncio.gather(*slow), beside
 
     answers, beside = asyncio.run(attack())

@@ -25,8 +25,7 @@ def fake_redis(fake_server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
 @pytest.fixture
 def app_config() -> dict[str, object]:
     """Return the settings of the app under test; a module may override this fixture."""
-    # The rate limiter counts in memory: a unit test never reaches for a Redis server.
-    return {"TESTING": True, "RETRY_AFTER": 7, "RATE_LIMIT_STORAGE": "memory://"}
+    return {"TESTING": True, "RETRY_AFTER": 7}
 
 
 @pytest.fixture

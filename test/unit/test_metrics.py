@@ -21,7 +21,6 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 def app_config() -> dict[str, object]:
     return {
         "TESTING": True,
-        "RATE_LIMIT_STORAGE": "memory://",
         "ADMIN_TOKEN": "s3rver-admin-token",
         "METRICS_PORT": 9464,
     }
@@ -50,7 +49,7 @@ def get(client: FlaskClient, path: str, method: str = "GET") -> int:
 
 
 def test_without_a_metrics_port_nothing_is_measured(fake_redis: fakeredis.FakeRedis) -> None:
-    app = create_app({"RATE_LIMIT_STORAGE": "memory://"})
+    app = create_app()
     assert type(app.extensions[METRICS]) is Unmeasured
 
 
@@ -140,7 +139,7 @@ def test_batch_events_are_counted_accepted_and_rejected(app: Flask, client: Flas
     assert value(found, "page_tracker_batch_events_total", result="rejected") == 1
 
 
-LIMITED = {"METRICS_PORT": 9464, "RATE_LIMIT_STORAGE": "memory://"}
+LIMITED = {"METRICS_PORT": 9464}
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ def test_a_client_cannot_choose_its_id_without_a_trusted_proxy(client: FlaskClie
 
 @pytest.fixture
 def proxied(fake_redis: fakeredis.FakeRedis) -> Flask:
-    app = create_app({"PROXY_COUNT": 1, "RATE_LIMIT_STORAGE": "memory://"})
+    app = create_app({"PROXY_COUNT": 1})
     app.extensions[REDIS].close()
     app.extensions[REDIS] = fake_redis
     return app

@@ -6,12 +6,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from redis import Redis, ResponseError
 
+from page_tracker.services.budgets import paid
 from page_tracker.store import counters as store
+from page_tracker.store.budgets import Charge, Spent
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # What a namespace or key may be; nothing in it can break the key schema's separators.
@@ -68,39 +70,28 @@ def hash_admin_key(admin_key: str) -> str:
     return hashlib.sha256(admin_key.encode()).hexdigest()
 
 
-def day_secret(redis: Redis, day: date, known: dict[date, bytes]) -> bytes:
-    """Return the random secret that keys visitor ids on `day`, shared by every worker.
+def hit(
+    redis: Redis,
+    policy: Policy,
+    namespace: str,
+    key: str,
+    now: datetime,
+    visitor: str,
+    charge: Charge | None = None,
+) -> tuple[int, Spent | None]:
+    """Count one hit (creating the counter on its first), spending `charge` in the same step.
 
-    `known` caches secrets: once set in Redis a day's secret never changes, so each process
-    asks for it once a day rather than once a hit.  Sites in far-apart time zones are on
-    different dates at once, so a few days are kept.
+    Return the new value and what was spent; raise OverBudgetError (counting nothing) if the
+    client's budget is spent.
     """
-    secret = known.get(day)
-    if secret is None:
-        secret = bytes.fromhex(store.visitor_secret(redis, day, secrets.token_hex(32)))
-        for old in sorted(known)[:-3]:
-            del known[old]
-        known[day] = secret
-    return secret
-
-
-def visitor_id(
-    redis: Redis, now: datetime, ip: str, user_agent: str, known: dict[date, bytes]
-) -> str:
-    """Return a visitor id that is stable for a UTC day and reveals neither the IP nor the UA."""
-    secret = day_secret(redis, now.date(), known)
-    # BLAKE2 keyed with the secret is a MAC in one call, several times faster than HMAC.
-    return hashlib.blake2b(f"{ip}\n{user_agent}".encode(), key=secret, digest_size=16).hexdigest()
-
-
-def hit(redis: Redis, policy: Policy, namespace: str, key: str, now: datetime, visitor: str) -> int:
-    """Count one hit (creating the counter on its first) and return the new value."""
     try:
-        return store.hit(redis, namespace, key, now, visitor, policy.lifetimes)
+        value, spent = store.hit(redis, namespace, key, now, visitor, policy.lifetimes, charge)
     except ResponseError as error:
         if "overflow" in str(error):
             raise ValueOverflowError("the counter is at the largest signed 64-bit value") from error
         raise
+    paid(charge, spent)  # over budget: the script counted nothing, and this raises
+    return cast(int, value), spent
 
 
 def create(

@@ -10,7 +10,8 @@ from typing import cast
 from redis import Redis
 from redis.client import PubSub
 
-from page_tracker.store import keys, scripts
+from page_tracker.store import budgets, keys, scripts
+from page_tracker.store.budgets import Charge, Spent
 
 
 @dataclass
@@ -89,9 +90,14 @@ def apply(
 DRAIN_LOCK_MS = 10_000
 
 
-def queue(redis: Redis, site: str, record: str) -> None:
-    """Append a page view, encoded, to the site's inbox (in arrival order)."""
-    redis.rpush(keys.inbox(site), record)
+def queue(redis: Redis, site: str, record: str, charge: Charge | None = None) -> Spent | None:
+    """Append a page view, encoded, to the site's inbox (in arrival order), spending `charge`.
+
+    Return what was spent: a view over budget is not queued.
+    """
+    names, args = budgets.arguments(charge)
+    reply = scripts.run(redis, "queue", [keys.inbox(site), *names], [record, *args])
+    return budgets.spent(reply, charge)
 
 
 def queued(redis: Redis, sites: Sequence[str]) -> list[int]:

@@ -8,7 +8,8 @@ from typing import cast
 
 from redis import Redis, ResponseError
 
-from page_tracker.store import keys, scripts
+from page_tracker.store import budgets, keys, scripts
+from page_tracker.store.budgets import Charge, Spent
 
 DAY_S = 86_400
 
@@ -25,12 +26,22 @@ class CounterRecord:
 
 
 def hit(
-    redis: Redis, namespace: str, key: str, now: datetime, visitor: str, lifetimes: tuple[int, int]
-) -> int:
-    """Count one hit by `visitor` at `now` (UTC); return the new value."""
+    redis: Redis,
+    namespace: str,
+    key: str,
+    now: datetime,
+    visitor: str,
+    lifetimes: tuple[int, int],
+    charge: Charge | None = None,
+) -> tuple[int | None, Spent | None]:
+    """Count one hit by `visitor` at `now` (UTC), spending `charge` first.
+
+    Return the new value (None if over budget: nothing counted) and what was spent.
+    """
     retention_s, history_s = lifetimes
     day = now.date()
-    value = scripts.run(
+    budget_keys, budget_args = budgets.arguments(charge)
+    reply = scripts.run(
         redis,
         "hit",
         [
@@ -39,10 +50,11 @@ def hit(
             keys.day_uniques(namespace, key, day),
             keys.all_uniques(namespace, key),
             keys.namespace_totals(namespace),
+            *budget_keys,
         ],
-        [int(now.timestamp()), now.hour, visitor, retention_s, history_s],
+        [int(now.timestamp()), now.hour, visitor, retention_s, history_s, *budget_args],
     )
-    return int(value)
+    return (int(reply[4]) if len(reply) > 4 else None), budgets.spent(reply, charge)
 
 
 def create(

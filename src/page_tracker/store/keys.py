@@ -44,6 +44,17 @@ def namespace_totals(namespace: str) -> str:
     return f"pt:{{{namespace}}}:totals"
 
 
+def budget(scope: str, client: str, namespace: str | None) -> str:
+    """Return the key of a client's budget: in the namespace's slot, or global without one.
+
+    It holds when the budget is full again, and expires then (see spend.lua).  `client` is
+    a keyed hash of the address, never the address.
+    """
+    if namespace is None:
+        return f"pt:budget:{scope}:{client}"
+    return f"pt:{{{namespace}}}:budget:{scope}:{client}"
+
+
 def visitor_secret(day: date) -> str:
     """Return the key of the random secret that keys visitor ids on a date (TTL 3 days)."""
     return f"pt:secret:{day.isoformat()}"

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from flask import abort, current_app, redirect, request, session, url_for
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Forbidden, NotFound, TooManyRequests, Unauthorized
+from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import counters, sessions, sites
@@ -58,15 +58,12 @@ def is_server_token(token: str | None) -> bool:
 
 def check_failures() -> None:
     """Stop with a 429 if this address has sent too many tokens that did not work."""
-    limit = ratelimit.failures()
-    if limit is not None and limit.exhausted(request.remote_addr or ""):
-        raise TooManyRequests("too many tokens that did not work came from this address; wait")
+    ratelimit.check_failures(runtime(), request.remote_addr or "")
 
 
 def note_failure() -> None:
     """Count a token that did not work against this address's budget."""
-    if (limit := ratelimit.failures()) is not None:
-        limit.take(request.remote_addr or "")
+    ratelimit.note_failure(runtime(), request.remote_addr or "")
 
 
 def token_grant(app: Runtime, token: str) -> sites.Grant | None:

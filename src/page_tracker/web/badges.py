@@ -4,10 +4,11 @@ from collections.abc import Mapping
 
 from flask import Response
 from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime
 from page_tracker.services import counters
-from page_tracker.web import params
+from page_tracker.web import params, ratelimit
 from page_tracker.web.badge import STYLES, Badge, color
 from page_tracker.web.counters import count_hit
 
@@ -32,7 +33,7 @@ def _design(args: Mapping[str, str]) -> tuple[str, str, str, str]:
     return label, fill, label_fill, _option(args, "style", "flat", STYLES)
 
 
-def answer_badge(app: Runtime, sent: Request, names: Mapping[str, str]) -> Response:
+def answer_badge(app: Runtime, sent: Request, names: Mapping[str, str]) -> BaseResponse:
     """Draw a counter's figure; count a hit first unless `?count=false` (served by fast.py)."""
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
@@ -45,13 +46,14 @@ def answer_badge(app: Runtime, sent: Request, names: Mapping[str, str]) -> Respo
     base = params.integer(args.get("base"), "base", required=False)
     if count:
         ip, agent = sent.remote_addr or "", sent.headers.get("User-Agent", "")
-        counted: int | None = count_hit(app, namespace, key, ip, agent)
+        counted, spent = count_hit(app, namespace, key, ip, agent)
     else:
-        counted = None
+        counted, spent = None, None
     if show == "total" and counted is not None:
         figure = counted
     else:
         figure = counters.figure(app.redis, namespace, key, show, app.now)
     message = str(figure + base if show == "total" else figure)
     svg = Badge(label, message, fill, label_fill, style).svg()
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})
+    answer = Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})
+    return ratelimit.with_headers(answer, spent)

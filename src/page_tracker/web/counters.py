@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime, runtime
-from page_tracker.services import counters
-from page_tracker.web import auth, params
+from page_tracker.services import counters, visitors
+from page_tracker.store.budgets import Spent
+from page_tracker.web import auth, params, ratelimit
 from page_tracker.web.answers import json_response
 
 bp = Blueprint("counters", __name__)
@@ -55,28 +57,33 @@ def shape(response: Response) -> Response:
     return response
 
 
-def count_hit(app: Runtime, namespace: str, key: str, ip: str, user_agent: str) -> int:
-    """Count a hit on a checked counter name by the client at `ip`; return the new value.
+def count_hit(
+    app: Runtime, namespace: str, key: str, ip: str, user_agent: str
+) -> tuple[int, Spent | None]:
+    """Count a hit on a checked counter name by the client at `ip`, spending its budget.
 
-    The visitor id is today's keyed hash of IP and User-Agent; the IP is never stored.
+    Return the new value and what was spent.  The visitor id is today's keyed hash of IP and
+    User-Agent; the IP is never stored.
     """
-    visitor = counters.visitor_id(app.redis, app.now, ip, user_agent, app.secrets)
-    value = counters.hit(app.redis, app.policy, namespace, key, app.now, visitor)
+    visitor = visitors.visitor_id(app.redis, app.now, ip, user_agent, app.secrets)
+    charge = ratelimit.charge(app, ratelimit.WRITES, ip, namespace)
+    value, spent = counters.hit(app.redis, app.policy, namespace, key, app.now, visitor, charge)
     app.metrics.hit()
-    return value
+    return value, spent
 
 
-def answer_hit(app: Runtime, sent: Request, names: Mapping[str, str]) -> Response:
+def answer_hit(app: Runtime, sent: Request, names: Mapping[str, str]) -> BaseResponse:
     """Count a hit, creating the counter on its first (served by fast.py)."""
     if sent.query_string:  # a bad callback is refused before anything is counted
         params.jsonp_callback(sent.args)
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
     ip, agent = sent.remote_addr or "", sent.headers.get("User-Agent", "")
-    response = json_response({"value": count_hit(app, namespace, key, ip, agent)})
+    value, spent = count_hit(app, namespace, key, ip, agent)
+    response = json_response({"value": value})
     if sent.query_string:
         params.jsonp(response, sent.args)
-    return response
+    return ratelimit.with_headers(response, spent)
 
 
 @route("/get")
@@ -86,18 +93,19 @@ def get(namespace: str, key: str) -> Response:
     return json_response({"value": counters.read(app.redis, namespace, key).value})
 
 
-def _create(namespace: str, key: str, raw_value: str | None) -> tuple[Response, int]:
+def _create(namespace: str, key: str, raw_value: str | None) -> tuple[BaseResponse, int]:
     app, namespace, key = checked(namespace, key)
     value = params.integer(raw_value, "value", required=False)
+    spent = ratelimit.spend(app, ratelimit.WRITES, request.remote_addr or "", namespace)
     key_for_admin = counters.create(app.redis, app.policy, namespace, key, value, app.now)
     body = json_response(
         {"namespace": namespace, "key": key, "value": value, "admin_key": key_for_admin}
     )
-    return body, 201
+    return ratelimit.with_headers(body, spent), 201
 
 
 @bp.route("/create", methods=["GET", "POST"])
-def create() -> tuple[Response, int]:
+def create() -> tuple[BaseResponse, int]:
     """Create a counter from JSON, form or query fields; missing names are made up."""
     sent: dict[str, Any] = dict(request.args)
     sent.update(request.form)
@@ -115,7 +123,7 @@ def create() -> tuple[Response, int]:
 
 
 @route("/create")
-def create_named(namespace: str, key: str) -> tuple[Response, int]:
+def create_named(namespace: str, key: str) -> tuple[BaseResponse, int]:
     """Create the named counter, at `?value=` or 0."""
     return _create(namespace, key, request.args.get("value"))
 

@@ -1,7 +1,8 @@
 """What each endpoint allows: the rate-limit budget it spends and who may call it from a page.
 
-Both routers, the fast app (fast.py) and Flask, read these declarations and nothing else:
-an endpoint not listed spends no budget and sends no CORS headers.
+Both routers, the fast app (fast.py) and Flask, read the CORS declared here: an endpoint not
+listed sends no CORS headers.  Each endpoint that spends a budget spends it in its handler
+(in its own Redis script where it has one); the budget named here is what docs.py documents.
 """
 
 from dataclasses import dataclass
@@ -54,11 +55,6 @@ def cors_headers(endpoint: str | None, method: str) -> dict[str, str]:
     if cors == BEACON and method == "OPTIONS":
         return {"Access-Control-Allow-Origin": "*", **PREFLIGHT}
     return {"Access-Control-Allow-Origin": "*"}
-
-
-def budgets() -> dict[str, str]:
-    """Return the endpoints that spend a budget, and the budget each spends."""
-    return {name: declared.budget for name, declared in DECLARED.items() if declared.budget}
 
 
 def declare_cors(app: Flask) -> None:

@@ -10,9 +10,13 @@ from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from page_tracker.extensions import METRICS
+from page_tracker.metrics import Unmeasured
 from page_tracker.services import counters, idempotency, sites, stats, transfer
+from page_tracker.services.budgets import OverBudgetError
 from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.store.connection import FULL, UNAVAILABLE
+from page_tracker.web import ratelimit
 from page_tracker.web.answers import json_error, unauthorized
 from page_tracker.web.badge import BadgeError
 from page_tracker.web.bodies import BodyError
@@ -86,10 +90,14 @@ def failure() -> Response:
     return json_error(500, "Something went wrong on our side.")
 
 
-def answer(error: Exception, log: logging.Logger, retry_after: int) -> BaseResponse:
+def answer(
+    error: Exception, log: logging.Logger, retry_after: int, metrics: Unmeasured
+) -> BaseResponse:
     """Return the answer to any error a request raised, logging what the operator must see."""
     if isinstance(error, HTTPException):
         return http_error(error)
+    if isinstance(error, OverBudgetError):
+        return ratelimit.refusal(error, metrics)
     if isinstance(error, REFUSALS):
         return refusal(error)
     if isinstance(error, FULL):
@@ -106,6 +114,11 @@ def register_error_handlers(app: Flask) -> None:
     """Answer every error a view raises through `answer`."""
 
     def handle(error: Exception) -> BaseResponse:
-        return answer(error, current_app.logger, current_app.config["RETRY_AFTER"])
+        return answer(
+            error,
+            current_app.logger,
+            current_app.config["RETRY_AFTER"],
+            current_app.extensions[METRICS],
+        )
 
     app.register_error_handler(Exception, handle)

@@ -18,9 +18,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import Runtime, runtime
-from page_tracker.web import badges, counters, params, ratelimit, tracking
-from page_tracker.web.endpoints import DECLARED, NOTHING, cors_headers
+from page_tracker.extensions import METRICS, Runtime, runtime
+from page_tracker.web import badges, counters, params, tracking
+from page_tracker.web.endpoints import cors_headers
 from page_tracker.web.errors import answer, http_error
 from page_tracker.web.observed import ROUTE
 
@@ -103,15 +103,8 @@ class FastApp:
     def _answer(
         self, endpoint: str, args: Mapping[str, str], environ: dict[str, Any]
     ) -> BaseResponse:
-        """Return the endpoint's answer, spending its budget first; errors as errors.answer."""
-        sent = Request(environ)
-        handler = HANDLERS[endpoint]
-        budget = DECLARED.get(endpoint, NOTHING).budget
-        limit: ratelimit.RateLimit | None = self.extensions.get(budget) if budget else None
+        """Return the endpoint's answer (it spends its own budget); errors as errors.answer."""
         try:
-            app = runtime(self.extensions)
-            if limit is None:
-                return handler(app, sent, args)
-            return limit.spend(sent.remote_addr or "", lambda: handler(app, sent, args))
+            return HANDLERS[endpoint](runtime(self.extensions), Request(environ), args)
         except Exception as error:
-            return answer(error, self.log, self.retry_after)
+            return answer(error, self.log, self.retry_after, self.extensions[METRICS])

@@ -1,153 +1,99 @@
-"""Per-IP budgets, counted in Redis so every worker and node shares them.
+"""Per-client budgets of requests, counted in Redis so that every worker and node shares them.
 
 Three budgets, each set on its own and turned off by an empty setting:
-- writes (RATE_LIMIT): hits, badges and creations;
-- views (VIEW_RATE_LIMIT): beacons and pixels, which pages send for their visitors;
-- failures (AUTH_FAILURE_LIMIT): tokens and admin keys that did not work, so that nobody can
-  guess them at speed.
+- writes (RATE_LIMIT): hits, badges and creations, per client and namespace;
+- views (VIEW_RATE_LIMIT): beacons and pixels, per client and site;
+- failures (AUTH_FAILURE_LIMIT): tokens and admin keys that did not work, per client.
 
-Built on `limits` directly rather than a Flask extension, because the fast app (see fast.py)
-answers hits and beacons without Flask and must spend the same budgets.  Which endpoint spends
-which budget is declared in endpoints.py.
+A hit and a page view spend their budget inside their own script, so that a budgeted request
+is still one round trip to Redis; a creation and a failed token spend it on their own.  That
+is also why writes and views are budgets per namespace: a script touches one slot of a Redis
+Cluster, and a namespace's keys share one.  Budgets are spent by the generic cell rate
+algorithm (store/budgets.py): one small key per client, however busy, not a list of times.
 """
 
-import functools
-import logging
-import math
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, make_response, request
 from limits import parse
-from limits.errors import StorageError
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
+from page_tracker.extensions import Runtime
 from page_tracker.metrics import Unmeasured
+from page_tracker.services import budgets
+from page_tracker.services.budgets import OverBudgetError
+from page_tracker.store.budgets import Budget, Charge, Spent
 from page_tracker.web.answers import json_error
 
-WRITES = "page_tracker.rate_limit.writes"
-VIEWS = "page_tracker.rate_limit.views"
-FAILURES = "page_tracker.rate_limit.failures"
-log = logging.getLogger(__name__)
+WRITES, VIEWS, FAILURES = "writes", "views", "failures"
+SETTINGS = {WRITES: "RATE_LIMIT", VIEWS: "VIEW_RATE_LIMIT", FAILURES: "AUTH_FAILURE_LIMIT"}
+# What each budget counts, in the metrics and in a refusal's message.
+LABELS = {WRITES: "writes", VIEWS: "page views", FAILURES: "failed tokens"}
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a request may go on, and the RateLimit-* headers that tell the client so."""
-
-    allowed: bool
-    headers: dict[str, str]
-
-
-class RateLimit:
-    """`rate` (in the `limits` notation, such as 600/minute) per client IP, in a moving window."""
-
-    def __init__(
-        self, rate: str, limiter: MovingWindowRateLimiter, scope: str, metrics: Unmeasured
-    ) -> None:
-        self.item = parse(rate)
-        self.limiter = limiter
-        self.scope = scope
-        self.metrics = metrics
-
-    def take(self, ip: str) -> Verdict | None:
-        """Spend one of `ip`'s budget; None if the count is unreachable (let it pass).
-
-        A Redis outage lets requests through here: the endpoint itself then answers 503.
-        """
-        try:
-            allowed = self.limiter.hit(self.item, self.scope, ip)
-            stats = self.limiter.get_window_stats(self.item, self.scope, ip)
-        except StorageError as error:
-            log.warning("rate limit not checked: %s", error)
-            return None
-        # Delta seconds, as the RateLimit header draft and Retry-After both want.
-        reset = str(max(1, math.ceil(stats.reset_time - time.time())))
-        headers = {
-            "RateLimit-Limit": str(self.item.amount),
-            "RateLimit-Remaining": str(stats.remaining),
-            "RateLimit-Reset": reset,
-        }
-        if not allowed:
-            headers["Retry-After"] = reset
-        return Verdict(allowed, headers)
-
-    def spend(self, ip: str, answer: Callable[[], BaseResponse]) -> BaseResponse:
-        """Spend one of `ip`'s budget: `answer()` with RateLimit-* headers, or else a 429."""
-        verdict = self.take(ip)
-        if verdict is None:
-            return answer()
-        if verdict.allowed:
-            response = answer()
-        else:
-            self.metrics.rate_limited(self.scope)
-            retry = verdict.headers["Retry-After"]
-            response = json_error(
-                429, f"too many {self.scope} from this address; retry in {retry} s"
-            )
-        response.headers.update(verdict.headers)
-        return response
-
-    def exhausted(self, ip: str) -> bool:
-        """Say whether `ip` has spent its budget, without spending any."""
-        try:
-            exhausted = not self.limiter.test(self.item, self.scope, ip)
-        except StorageError as error:
-            log.warning("rate limit not checked: %s", error)
-            return False
-        if exhausted:
-            self.metrics.rate_limited(self.scope)
-        return exhausted
+def configured(config: Mapping[str, Any]) -> dict[str, Budget]:
+    """Return each budget whose setting (in the `limits` notation, such as 600/minute) is set."""
+    found = {}
+    for scope, setting in SETTINGS.items():
+        if rate := config[setting]:
+            item = parse(rate)
+            found[scope] = Budget(scope, item.amount, item.get_expiry())
+    return found
 
 
-def _storage_uri(redis_url: str) -> str:
-    # The `limits` library names a unix socket redis+unix://.
-    if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url.removeprefix("unix://")
-    return redis_url
+def charge(app: Runtime, scope: str, ip: str, namespace: str | None = None) -> Charge | None:
+    """Return what a request from `ip` spends of the budget `scope`; None if it is off."""
+    budget = app.budgets.get(scope)
+    if budget is None:
+        return None
+    return budgets.charge(app.redis, budget, ip, app.now, app.secrets, namespace)
 
 
-def init_rate_limit(app: Flask, budgets: Mapping[str, str], metrics: Unmeasured) -> None:
-    """Set up each budget whose setting is not empty; guard the Flask views `budgets` name."""
-    rates = {
-        WRITES: (app.config["RATE_LIMIT"], "writes"),
-        VIEWS: (app.config["VIEW_RATE_LIMIT"], "page views"),
-        FAILURES: (app.config["AUTH_FAILURE_LIMIT"], "failed tokens"),
+def spend(app: Runtime, scope: str, ip: str, namespace: str | None = None) -> Spent | None:
+    """Spend one request of `ip`'s budget `scope`; raise OverBudgetError past it."""
+    found = charge(app, scope, ip, namespace)
+    return None if found is None else budgets.spend(app.redis, found)
+
+
+def with_headers(response: BaseResponse, spent: Spent | None) -> BaseResponse:
+    """Return `response` with the RateLimit-* headers of what it spent, if it spent any."""
+    if spent is not None:
+        response.headers.update(_headers(spent))
+    return response
+
+
+def _headers(spent: Spent) -> dict[str, str]:
+    # Delta seconds, as the RateLimit header draft and Retry-After both want.
+    return {
+        "RateLimit-Limit": str(spent.limit),
+        "RateLimit-Remaining": str(spent.remaining),
+        "RateLimit-Reset": str(max(1, -(-spent.reset_ms // 1000))),
     }
-    if not any(rate for rate, _ in rates.values()):
-        return
-    storage_uri = app.config["RATE_LIMIT_STORAGE"] or _storage_uri(app.config["REDIS_URL"])
-    options: dict[str, Any] = {"wrap_exceptions": True}
-    if storage_uri.startswith("redis"):  # redis, rediss, redis+unix
-        timeout = app.config["REDIS_TIMEOUT"]
-        options |= {
-            "key_prefix": "pt:ratelimit",
-            "socket_timeout": timeout,
-            "socket_connect_timeout": timeout,
-        }
-    limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
-    for extension, (rate, scope) in rates.items():
-        if not rate:
-            continue
-        limit = app.extensions[extension] = RateLimit(rate, limiter, scope, metrics)
-        for endpoint, budget in budgets.items():
-            if budget == extension and endpoint in app.view_functions:
-                app.view_functions[endpoint] = _limited(limit, app.view_functions[endpoint])
 
 
-def _limited(limit: RateLimit, view: Callable[..., Any]) -> Callable[..., BaseResponse]:
-    @functools.wraps(view)
-    def limited(*args: Any, **kwargs: Any) -> BaseResponse:
-        return limit.spend(request.remote_addr or "", lambda: make_response(view(*args, **kwargs)))
+def refusal(error: OverBudgetError, metrics: Unmeasured) -> BaseResponse:
+    """Return the 429 that answers a request over its budget, and count it."""
+    metrics.rate_limited(LABELS[error.scope])
+    retry = str(max(1, -(-error.spent.retry_ms // 1000)))
+    response = json_error(
+        429, f"too many {LABELS[error.scope]} from this address; retry in {retry} s"
+    )
+    response.headers.update(_headers(error.spent))
+    response.headers["Retry-After"] = retry
+    return response
 
-    return limited
+
+def check_failures(app: Runtime, ip: str) -> None:
+    """Stop with a 429 if `ip` has sent too many tokens that did not work."""
+    found = charge(app, FAILURES, ip)
+    if found is not None and budgets.exhausted(app.redis, found) is not None:
+        app.metrics.rate_limited(LABELS[FAILURES])
+        raise TooManyRequests("too many tokens that did not work came from this address; wait")
 
 
-def failures() -> RateLimit | None:
-    """Return the current app's budget of failed tokens, if it has one."""
-    limit: RateLimit | None = current_app.extensions.get(FAILURES)
-    return limit
+def note_failure(app: Runtime, ip: str) -> None:
+    """Count a token that did not work against `ip`'s budget of failures."""
+    with contextlib.suppress(OverBudgetError):  # the next try is refused by check_failures
+        spend(app, FAILURES, ip)

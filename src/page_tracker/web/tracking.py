@@ -9,12 +9,14 @@ from typing import Any
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime, runtime
 from page_tracker.services import sites
 from page_tracker.services.ingest import intake
 from page_tracker.services.ingest.events import EventError, RefusedEventError
-from page_tracker.web import auth, bodies, params
+from page_tracker.store.budgets import Spent
+from page_tracker.web import auth, bodies, params, ratelimit
 from page_tracker.web.answers import json_error
 from page_tracker.web.errors import status_of
 
@@ -85,27 +87,35 @@ def _refused(error: Exception) -> str | None:
     return None
 
 
-def _accept(app: Runtime, read: Callable[[], Any], sender: intake.Sender) -> str:
-    """Queue the view `read()` returns, counting in the metrics what became of it."""
+def _accept(
+    app: Runtime, read: Callable[[], Any], sender: intake.Sender
+) -> tuple[str, Spent | None]:
+    """Queue the view `read()` returns, spending the sender's budget of views; count the outcome.
+
+    Return the outcome and what was spent.
+    """
     try:
-        outcome = intake.accept(app.intake, read(), sender, app.now)
+        outcome, spent = intake.accept(
+            app.intake, read(), sender, app.now, app.budgets.get(ratelimit.VIEWS)
+        )
     except Exception as error:
         if (reason := _refused(error)) is not None:
             app.metrics.beacon(reason)
         raise
     app.metrics.beacon(NOT_COUNTED[outcome])
-    return outcome
+    return outcome, spent
 
 
-def answer_event(app: Runtime, sent: Request, _: Mapping[str, str]) -> Response:
+def answer_event(app: Runtime, sent: Request, _: Mapping[str, str]) -> BaseResponse:
     """Count one page view sent by the script: {site, url, referrer, width, dnt} (fast.py)."""
     sender = _sender(sent, sent.environ.get("HTTP_ORIGIN"))
-    outcome = _accept(app, lambda: _json_body(sent, MAX_EVENT_BYTES), sender)
-    return Response(ANSWERS[outcome], 202, mimetype="application/json")
+    outcome, spent = _accept(app, lambda: _json_body(sent, MAX_EVENT_BYTES), sender)
+    answer = Response(ANSWERS[outcome], 202, mimetype="application/json")
+    return ratelimit.with_headers(answer, spent)
 
 
 @bp.get("/p.gif")
-def pixel() -> Response:
+def pixel() -> BaseResponse:
     """Count a page view of a page without JavaScript; answer a transparent 1x1 GIF."""
     args = request.args
     raw = {
@@ -114,8 +124,9 @@ def pixel() -> Response:
         "referrer": args.get("ref"),
     }
     origin = request.headers.get("Origin") or request.referrer
-    _accept(runtime(), lambda: raw, _sender(request, origin))
-    return Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
+    _, spent = _accept(runtime(), lambda: raw, _sender(request, origin))
+    answer = Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
+    return ratelimit.with_headers(answer, spent)
 
 
 @bp.post("/api/events")

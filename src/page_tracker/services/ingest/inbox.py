@@ -26,6 +26,7 @@ from page_tracker.services.ingest.plans import admitted_plan
 from page_tracker.services.ingest.visits import Visit
 from page_tracker.services.sites import Site, UnknownSiteError
 from page_tracker.store import analytics as store
+from page_tracker.store.budgets import Charge, Spent
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,9 @@ def _upgraded(record: str) -> str:
     return f"{VERSION} {when!r} {visitor or NO_VISITOR} {json.dumps(what)}"
 
 
-def queue(redis: Redis, visit: Visit) -> None:
-    """Put a checked, classified view in its site's inbox."""
-    store.queue(redis, visit.view.site, encode(visit))
+def queue(redis: Redis, visit: Visit, charge: Charge | None = None) -> Spent | None:
+    """Put a checked, classified view in its site's inbox, unless `charge` is spent."""
+    return store.queue(redis, visit.view.site, encode(visit), charge)
 
 
 def drain(

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from redis import Redis
 
-from page_tracker.services import idempotency
+from page_tracker.services import budgets, idempotency
 from page_tracker.services.ingest import inbox
 from page_tracker.services.ingest.agents import MAX_USER_AGENT
 from page_tracker.services.ingest.events import (
@@ -22,6 +22,7 @@ from page_tracker.services.ingest.events import (
 from page_tracker.services.ingest.plans import admitted_plan, record
 from page_tracker.services.ingest.visits import Visit, visit
 from page_tracker.services.sites import Grant, Site, SiteBook, SiteError
+from page_tracker.store.budgets import Budget, Spent
 
 COUNTED, BOT, NOT_COUNTED = "counted", "bot", "not counted: the visitor asked not to be tracked"
 MAX_BATCH = 1000
@@ -47,22 +48,30 @@ class Intake:
     drainer: inbox.Drainer
 
 
-def accept(intake: Intake, raw: Any, sender: Sender, now: datetime) -> str:
-    """Queue one view from a browser; return COUNTED, BOT or NOT_COUNTED.
+def accept(
+    intake: Intake, raw: Any, sender: Sender, now: datetime, budget: Budget | None = None
+) -> tuple[str, Spent | None]:
+    """Queue one view from a browser; return COUNTED, BOT or NOT_COUNTED, and what was spent.
 
-    Raise EventError (or RefusedEventError) for a view that cannot count, and UnknownSiteError
-    for a site nobody registered.
+    A view that is queued spends the sender's `budget` in the site, in the same step.  Raise
+    EventError (or RefusedEventError) for a view that cannot count, UnknownSiteError for a site
+    nobody registered, and OverBudgetError (queueing nothing) past the budget.
     """
     view = parse_event(raw)
     site = intake.sites.get(intake.redis, view.site)
     check_origin(site, view, sender.origin)
     if site.honor_dnt and (view.dnt or sender.opted_out):
-        return NOT_COUNTED
+        return NOT_COUNTED, None
     agent = sender.user_agent[:MAX_USER_AGENT]
     seen = visit(intake.redis, intake.secrets, site, view, now, sender.ip, agent)
-    inbox.queue(intake.redis, seen)
+    charge = (
+        None
+        if budget is None
+        else budgets.charge(intake.redis, budget, sender.ip, now, intake.secrets, site.name)
+    )
+    spent = budgets.paid(charge, inbox.queue(intake.redis, seen, charge))
     intake.drainer.filled(site.name)
-    return BOT if seen.agent.bot else COUNTED
+    return (BOT if seen.agent.bot else COUNTED), spent
 
 
 def _server_event(

@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 from redis import Redis
 
-from page_tracker.services.counters import day_secret
 from page_tracker.services.ingest.agents import UNKNOWN_AGENT, Agent, classify
 from page_tracker.services.ingest.events import PageView
 from page_tracker.services.sites import Site, local_day
+from page_tracker.services.visitors import day_secret
 
 
 def visitor_id(secret: bytes, site: str, ip: str, user_agent: str) -> str:

@@ -8,9 +8,17 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import NoScriptError
 
+
+def _source(name: str) -> str:
+    return (files(__name__) / f"{name}.lua").read_text(encoding="utf-8")
+
+
+# The scripts that spend a client's budget begin with spend.lua's function: a request and its
+# budget are one script, so one round trip.
+SPENDING = ("hit", "queue", "budget")
 SOURCES = {
-    name: (files(__name__) / f"{name}.lua").read_text(encoding="utf-8")
-    for name in ("hit", "create", "admin", "ingest", "take")
+    name: (_source("spend") + _source(name) if name in SPENDING else _source(name))
+    for name in ("hit", "queue", "budget", "create", "admin", "ingest", "take")
 }
 # Redis names scripts by their SHA-1; it is an identifier here, not a security measure.
 SHAS = {

@@ -1,7 +1,18 @@
 -- Count one hit: create the counter if needed, add to its total, its hour of the day and its
 -- visitor sketches, and renew the lifetimes. All keys share the namespace's hash slot.
--- KEYS: counter, hours of today, uniques of today, uniques all time, namespace totals
--- ARGV: now (unix s), hour (0-23), visitor id, retention (s), history (s)
+-- KEYS: counter, hours of today, uniques of today, uniques all time, namespace totals,
+--       [the hitter's budget in this namespace]
+-- ARGV: now (unix s), hour (0-23), visitor id, retention (s), history (s),
+--       [the budget's interval (ms), burst]
+-- Returns what spend returns (allowed 1 without a budget), then the new value; a hit over
+-- budget counts nothing.
+local spent = {1, -1, 0, 0}
+if KEYS[6] then
+  spent = spend(KEYS[6], tonumber(ARGV[6]), tonumber(ARGV[7]), false)
+  if spent[1] == 0 then
+    return spent
+  end
+end
 local created = redis.call('HSETNX', KEYS[1], 'created', ARGV[1]) == 1
 if created then
   redis.call('HSET', KEYS[1], 'admin', '')
@@ -26,6 +37,8 @@ if redis.call('PFADD', KEYS[4], ARGV[3]) == 1 then
 end
 -- Lua numbers are doubles: past 2^53 return the value as Redis stores it, as a string.
 if math.abs(value) < 9007199254740992 then
-  return value
+  spent[5] = value
+else
+  spent[5] = redis.call('HGET', KEYS[1], 'value')
 end
-return redis.call('HGET', KEYS[1], 'value')
+return spent

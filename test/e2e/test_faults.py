@@ -78,7 +78,17 @@ def _beacon(session: requests.Session, url: str) -> int:
 
 
 # Each kind of request, and the status that acknowledges it.
-SENDERS = {"hit": (_hit, 200), "seed": (_seed, 200), "beacon": (_beacon, 202)}
+def _stats(session: requests.Session, url: str) -> int:
+    # A Flask view, answered in the worker's thread pool rather than on its event loop.
+    return session.get(f"{url}/api/sites/faults/stats", headers=ADMIN, timeout=5).status_code
+
+
+SENDERS = {
+    "hit": (_hit, 200),
+    "seed": (_seed, 200),
+    "beacon": (_beacon, 202),
+    "stats": (_stats, 200),
+}
 
 
 @pytest.fixture
@@ -120,6 +130,20 @@ def views(url: str) -> int:
     return int(stats.json()["totals"]["views"])
 
 
+def kill_and_restart(server: RedisServer) -> Callable[[], None]:
+    """Return a fault: `server` killed, and started again a second later."""
+
+    def fault() -> None:
+        assert server.process is not None
+        server.process.kill()  # SIGKILL: no chance to write anything more
+        server.process.wait()
+        server.process = None
+        time.sleep(1.0)  # the outage: requests meanwhile must get fast 503s
+        server.start()
+
+    return fault
+
+
 def settled_views(url: str, redis_url: str) -> int:
     """Return the site's views once its inbox is empty (within 20 s)."""
     deadline = time.monotonic() + 20
@@ -134,16 +158,9 @@ def test_redis_killed_and_restarted_under_mixed_load_loses_nothing(
     own_redis: RedisServer, start_server: Serve
 ) -> None:
     server = served(start_server, own_redis.url)
-
-    def kill_and_restart() -> None:
-        assert own_redis.process is not None
-        own_redis.process.kill()  # SIGKILL: no chance to write anything more
-        own_redis.process.wait()
-        own_redis.process = None
-        time.sleep(1.0)  # the outage: requests meanwhile must get fast 503s
-        own_redis.start()
-
-    hits, seed, beacons = under_load(server.url, ["hit", "seed", "beacon"], kill_and_restart)
+    hits, seed, beacons = under_load(
+        server.url, ["hit", "seed", "beacon"], kill_and_restart(own_redis)
+    )
     with redis.Redis.from_url(own_redis.url, decode_responses=True) as client:
         counted = {
             "hits": int(client.hget("pt:{faults}:c:home", "value") or 0),
@@ -161,6 +178,18 @@ def test_redis_killed_and_restarted_under_mixed_load_loses_nothing(
         assert set(tally.refusals) == {503}
         assert tally.slowest_refusal_s < FAST_S
         assert tally.acknowledged > 50
+
+
+def test_views_in_the_thread_pool_answer_503_fast_in_an_outage_and_recover(
+    own_redis: RedisServer, start_server: Serve
+) -> None:
+    server = served(start_server, own_redis.url)
+    (stats,) = under_load(server.url, ["stats"], kill_and_restart(own_redis))
+    assert stats.refusals, "the outage was not seen"
+    assert set(stats.refusals) == {503}
+    assert stats.slowest_refusal_s < FAST_S
+    assert stats.acknowledged > 10
+    assert _stats(requests.Session(), server.url) == 200
 
 
 FILLERS = 256  # x 16 KiB: 4 MiB

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from bench import dashboard, live, loadgen, memory
+from bench import dashboard, live, loadgen, memory, mix
 from page_tracker.embedded import RedisServer, free_port
 from page_tracker.services import sites
 from page_tracker.store import keys
@@ -261,6 +261,9 @@ def main() -> int:
     print(figures)
     failures += missed
     print(live.report())
+    figures, missed = mix.report()
+    print(figures)
+    failures += missed
     for failure in failures:
         print(f"FAILED: {failure}")
     return 1 if failures else 0

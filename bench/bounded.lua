@@ -1,6 +1,8 @@
 -- wrk script: every thread sends for SECONDS (or until it has MAX answers), then waits for the
 -- answers still in flight, so the 2xx count can be checked against the server's own count.
 -- Usage: wrk -d<SECONDS+2>s ... -s bounded.lua URL -- SECONDS MAX [METHOD BODY-FILE CONTENT-TYPE]
+--        or ... -- SECONDS MAX MIX: hits over 20,000 keys and beacons over 5,000 pages and 300
+--        referrers, half and half, in random order.
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } timespec;
@@ -24,7 +26,8 @@ end
 function init(args)
   seconds, max = tonumber(args[1]), tonumber(args[2])
   received, ok, first, last = 0, 0, 0, 0
-  if args[3] then
+  mix = args[3] == "MIX"
+  if args[3] and not mix then
     -- The body comes in a file: a batch of events is longer than a command line may be.
     local file = assert(io.open(args[4], "rb"))
     wrk.method, wrk.body = args[3], file:read("*a")
@@ -41,7 +44,18 @@ end
 function request()
   sent = sent + 1
   headers["X-Forwarded-For"] = prefix .. math.floor(sent / 256) % 256 .. "." .. sent % 256
-  return wrk.format(nil, nil, headers)
+  if not mix then
+    return wrk.format(nil, nil, headers)
+  end
+  if math.random() < 0.5 then
+    headers["Content-Type"] = nil
+    return wrk.format("GET", "/hit/mix/k" .. math.random(20000), headers)
+  end
+  headers["Content-Type"] = "text/plain"
+  local body = string.format(
+    '{"site":"bench","url":"https://bench.test/p%d","referrer":"https://r%d.test/"}',
+    math.random(5000), math.random(300))
+  return wrk.format("POST", "/api/event", headers, body)
 end
 
 function delay()

@@ -74,6 +74,11 @@ def run(request: Request, seconds: float) -> Result:
     return _python(request, seconds)
 
 
+def run_mix(base: str, headers: tuple[tuple[str, str], ...], seconds: float) -> Result:
+    """Send bounded.lua's mix of hits and beacons to the server at `base` (wrk only)."""
+    return _run_wrk(Request(base + "/", headers=headers), seconds, ["MIX"])
+
+
 def _wrk(request: Request, seconds: float) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".body") as body:
         body.write(request.body)

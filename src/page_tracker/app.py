@@ -25,12 +25,11 @@ from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
-from page_tracker.web import admin, counters, docs, health, home, manage, sites, tracking
+from page_tracker.web import admin, counters, docs, fast, health, home, manage, sites, tracking
 from page_tracker.web.bodies import StrictJSONProvider
 from page_tracker.web.dashboard import init_dashboard
-from page_tracker.web.endpoints import declare_cors
+from page_tracker.web.endpoints import check, declare_cors
 from page_tracker.web.errors import register_error_handlers
-from page_tracker.web.fast import FastApp
 from page_tracker.web.observed import Observed, RoutedRequest
 from page_tracker.web.proxied import Proxied
 from page_tracker.web.ratelimit import configured
@@ -72,7 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (home.bp, health.bp, counters.bp, admin.bp, docs.bp, tracking.bp, sites.bp):
         app.register_blueprint(blueprint)
     init_dashboard(app, manage.bp)
-    app.wsgi_app = FastApp(  # type: ignore[method-assign]
+    # A route the endpoint table does not know, or a declaration of nothing, stops start-up.
+    check(rule.endpoint for routes in (app.url_map, fast.RULES) for rule in routes.iter_rules())
+    app.wsgi_app = fast.FastApp(  # type: ignore[method-assign]
         app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app
     )
     # Outermost, so the fast app too sees the client's address rather than the proxy's.

@@ -21,6 +21,7 @@ from page_tracker.extensions import INBOX, METRICS
 from page_tracker.metrics import Metrics
 from page_tracker.store.connection import connect
 from page_tracker.store.live import LiveFeed
+from page_tracker.web import endpoints, fast
 from page_tracker.web.core import Core
 from page_tracker.web.live import LiveStreams
 
@@ -53,6 +54,7 @@ def _app_in_worker(threads: int, _target: str) -> Core:
     streams = LiveStreams(feed, config["LIVE_STREAMS"], config["LIVE_STREAM_SECONDS"], metrics)
     return Core(
         app.wsgi_app,
+        endpoints.router(fast.RULES, app.url_map),
         streams,
         threads=threads,
         read_timeout_s=config["READ_TIMEOUT_S"],

@@ -23,6 +23,13 @@ def outside_deployment(pytestconfig: pytest.Config) -> bool:
     return pytestconfig.getoption("flask_url") is not None
 
 
+@pytest.fixture
+def local_only(outside_deployment: bool) -> None:
+    """Skip a test that starts servers of its own when the tests aim at an outside deployment."""
+    if outside_deployment:
+        pytest.skip("starts its own servers; not for an outside deployment")
+
+
 @pytest.fixture(scope="session")
 def e2e_redis_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str:
     """Return the Redis the deployment under test uses: --redis-url, or the test server."""

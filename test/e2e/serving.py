@@ -116,5 +116,11 @@ def serving() -> Iterator[Serve]:
             server.stop()  # a no-op for one the test stopped itself
 
 
+def environment(redis_url: str, **settings: str) -> dict[str, str]:
+    """Return this environment with `redis_url` and each setting as PAGE_TRACKER_<NAME>."""
+    named = {f"PAGE_TRACKER_{name}": value for name, value in settings.items()}
+    return {**os.environ, "REDIS_URL": redis_url, **named}
+
+
 def environment_without_redis_url() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "REDIS_URL"}

@@ -1,6 +1,5 @@
 """Budgets on a real `serve` with two workers: shared through Redis, and in the request's script."""
 
-import os
 import threading
 import time
 from collections import Counter
@@ -12,33 +11,26 @@ import requests
 
 from page_tracker.embedded import RedisServer
 from page_tracker.store import keys, scripts
-from test.e2e.serving import Serve, ServeProcess
+from test.e2e.serving import Serve, ServeProcess, environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_only")]
 TOKEN = "budgets-admin-token-01"  # noqa: S105
 BUDGET = 20
 BEACON = '{"site": "budgets", "url": "https://budgets.test/"}'
 BROWSER = {"Content-Type": "text/plain", "User-Agent": "Mozilla/5.0 Firefox/120.0"}
 
 
-@pytest.fixture(autouse=True)
-def _local_only(outside_deployment: bool) -> None:
-    if outside_deployment:
-        pytest.skip("starts its own servers; not for an outside deployment")
-
-
 @pytest.fixture
 def server(redis_server: RedisServer, start_server: Serve) -> ServeProcess:
     with redis.Redis.from_url(redis_server.url) as client:
         client.flushall()
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_server.url,
-        "PAGE_TRACKER_ADMIN_TOKEN": TOKEN,
-        "PAGE_TRACKER_PROXY_COUNT": "1",
-        "PAGE_TRACKER_RATE_LIMIT": f"{BUDGET}/minute",
-        "PAGE_TRACKER_VIEW_RATE_LIMIT": f"{BUDGET}/minute",
-    }
+    env = environment(
+        redis_server.url,
+        ADMIN_TOKEN=TOKEN,
+        PROXY_COUNT="1",
+        RATE_LIMIT=f"{BUDGET}/minute",
+        VIEW_RATE_LIMIT=f"{BUDGET}/minute",
+    )
     served = start_server(["--workers", "2"], env)
     site = {"name": "budgets", "domains": ["budgets.test"]}
     admin = {"Authorization": f"Bearer {TOKEN}"}

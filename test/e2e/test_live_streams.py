@@ -1,7 +1,6 @@
 """Thousands of live dashboards on one real `serve`: each hears of a view, none holds a thread."""
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import Callable
@@ -11,9 +10,9 @@ import requests
 
 from page_tracker.embedded import RedisServer
 from test.e2e.load import MEGABYTE, best_hit_rate, rss
-from test.e2e.serving import Serve, ServeProcess
+from test.e2e.serving import Serve, ServeProcess, environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_only")]
 TOKEN = "live-admin-token-0123"  # noqa: S105
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 STREAMS = 2000
@@ -22,23 +21,16 @@ BEACON = '{"site": "livetest", "url": "https://live.test/"}'
 BROWSER = {"Content-Type": "text/plain", "User-Agent": "Mozilla/5.0 Firefox/120.0"}
 
 
-@pytest.fixture(autouse=True)
-def _local_only(outside_deployment: bool) -> None:
-    if outside_deployment:
-        pytest.skip("starts its own servers; not for an outside deployment")
-
-
 @pytest.fixture
 def server(redis_server: RedisServer, start_server: Serve) -> ServeProcess:
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_server.url,
-        "PAGE_TRACKER_ADMIN_TOKEN": TOKEN,
-        "PAGE_TRACKER_LIVE_STREAM_SECONDS": "120",
-        # Every request here comes from 127.0.0.1: one address's budgets would refuse most.
-        "PAGE_TRACKER_RATE_LIMIT": "",
-        "PAGE_TRACKER_VIEW_RATE_LIMIT": "",
-    }
+    # Every request here comes from 127.0.0.1: one address's budgets would refuse most.
+    env = environment(
+        redis_server.url,
+        ADMIN_TOKEN=TOKEN,
+        LIVE_STREAM_SECONDS="120",
+        RATE_LIMIT="",
+        VIEW_RATE_LIMIT="",
+    )
     served = start_server(["--workers", "2"], env)
     site = {"name": "livetest", "domains": ["live.test"]}
     requests.post(f"{served.url}/api/sites", json=site, headers=ADMIN, timeout=5)

@@ -5,7 +5,6 @@ could be held by a handful of clients sending a byte a second.
 """
 
 import asyncio
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -15,9 +14,9 @@ import requests
 
 from page_tracker.embedded import RedisServer
 from test.e2e.load import MEGABYTE, best_hit_rate, rss
-from test.e2e.serving import Serve, ServeProcess
+from test.e2e.serving import Serve, ServeProcess, environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_only")]
 READ_TIMEOUT_S = 6
 SLOW_BODIES = 200
 SLOW_HEADERS = 500
@@ -25,23 +24,16 @@ SLOW_HEADERS = 500
 SLOW_TARGETS = ("/api/event", "/api/events", "/create")
 
 
-@pytest.fixture(autouse=True)
-def _local_only(outside_deployment: bool) -> None:
-    if outside_deployment:
-        pytest.skip("starts its own servers; not for an outside deployment")
-
-
 @pytest.fixture
 def server(redis_server: RedisServer, start_server: Serve) -> ServeProcess:
     # No rate limit: every request here comes from 127.0.0.1, and the attack is on threads
     # and memory, not budgets (the budgets have tests of their own).
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_server.url,
-        "PAGE_TRACKER_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
-        "PAGE_TRACKER_RATE_LIMIT": "",
-        "PAGE_TRACKER_VIEW_RATE_LIMIT": "",
-    }
+    env = environment(
+        redis_server.url,
+        READ_TIMEOUT_S=str(READ_TIMEOUT_S),
+        RATE_LIMIT="",
+        VIEW_RATE_LIMIT="",
+    )
     return start_server(["--workers", "2"], env)
 
 

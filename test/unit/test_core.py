@@ -9,9 +9,14 @@ from typing import Any
 import orjson
 import pytest
 
+from page_tracker.app import create_app
+from page_tracker.web import fast
 from page_tracker.web.core import Core
+from page_tracker.web.endpoints import router
 
 Environ = dict[str, Any]
+# The routers of the app, as `serve` gives them to the core (no Redis is reached).
+ROUTE = router(fast.RULES, create_app().url_map)
 
 
 class Headers:
@@ -95,7 +100,7 @@ def recording(
 
 
 def serve(app: Callable[..., Iterable[bytes]], scope: Scope, proto: Proto, **settings: Any) -> None:
-    core = Core(app, threads=2, read_timeout_s=settings.get("timeout", 1.0), max_body=64)
+    core = Core(app, ROUTE, threads=2, read_timeout_s=settings.get("timeout", 1.0), max_body=64)
 
     async def run() -> None:
         core.__rsgi_init__(asyncio.get_running_loop())

@@ -1,10 +1,10 @@
 """The serving core: granian's RSGI interface, with every request body read on the event loop.
 
-No handler reads from a socket.  The core reads each body under a cap (the route's, declared
-in BODY_CAPS) and a deadline (READ_TIMEOUT_S), then hands the request, body in memory, to the
-WSGI stack (Observed, Proxied, the fast app, Flask): on the loop itself for the busy endpoints,
-which answer in microseconds, and in a bounded thread pool for the rest of the site.  A client
-that sends slowly holds a coroutine, never a thread.
+No handler reads from a socket.  The core reads each body under a cap (its endpoint's, in the
+table of endpoints.py) and a deadline (READ_TIMEOUT_S), then hands the request, body in memory,
+to the WSGI stack (Observed, Proxied, the fast app, Flask): on the loop itself for the busy
+endpoints, which answer in microseconds, and in a bounded thread pool for the rest of the site.
+A client that sends slowly holds a coroutine, never a thread.
 """
 
 import asyncio
@@ -15,26 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from page_tracker.web.admin import MAX_IMPORT_BYTES
 from page_tracker.web.answers import json_error
+from page_tracker.web.endpoints import Endpoint
 from page_tracker.web.live import HANDED_OVER, LiveStreams
-from page_tracker.web.tracking import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
 log = logging.getLogger(__name__)
 
-# Routes whose bodies may be larger than MAX_CONTENT_LENGTH, or must be smaller.  An import
-# may be one byte over its limit, so that its view can tell a body that is over from one that
-# just fits, and say so in its own words.
-BODY_CAPS = {
-    "/api/event": MAX_EVENT_BYTES,
-    "/api/events": MAX_BATCH_BYTES,
-    "/import": MAX_IMPORT_BYTES + 1,
-}
-# Answered on the loop: each is a Redis round trip or less, and every tracked page sends them.
-BUSY_PATHS = frozenset({"/", "/healthz", "/readyz", "/p.gif", "/api/event", "/api/events"})
-BUSY_PREFIXES = ("/hit/", "/badge/")
 # Headers whose WSGI names have no HTTP_ prefix.
 UNPREFIXED = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 CLOSE = ("connection", "close")
@@ -99,11 +87,15 @@ class _RefusedError(Exception):
 
 
 class Core:
-    """An RSGI app that reads bodies under caps and a deadline, then answers through `wsgi`."""
+    """An RSGI app that reads bodies under caps and a deadline, then answers through `wsgi`.
+
+    `route` finds a request's Endpoint: where it is answered and its largest body.
+    """
 
     def __init__(
         self,
         wsgi: WSGIApp,
+        route: Callable[[str, str], Endpoint],
         live: LiveStreams | None = None,
         *,
         threads: int,
@@ -111,6 +103,7 @@ class Core:
         max_body: int,
     ) -> None:
         self.wsgi = wsgi
+        self.route = route
         self.live = live
         self.threads = threads
         self.read_timeout_s = read_timeout_s
@@ -129,8 +122,9 @@ class Core:
 
     async def __call__(self, scope: Scope, proto: HTTPProtocol) -> None:
         """Answer one HTTP request (granian calls the app itself: it has no __rsgi__)."""
+        endpoint = self.route(scope.path, scope.method)
         try:
-            body = await self._body(scope, proto)
+            body = await self._body(scope, proto, endpoint.body_cap or self.max_body)
         except _RefusedError as refused:
             # The rest of the body is not read: the connection is closed after the answer.
             response = json_error(refused.status, str(refused))
@@ -140,7 +134,7 @@ class Core:
         environ = self._environ(scope, body)
         if self.live is not None:
             environ[HANDED_OVER] = None  # a live view names its site here
-        if scope.path in BUSY_PATHS or scope.path.startswith(BUSY_PREFIXES):
+        if endpoint.on_loop:
             status, headers, content = self._call(environ)
         else:
             loop = asyncio.get_running_loop()
@@ -158,13 +152,12 @@ class Core:
         else:
             await self._stream(proto.response_stream(status, headers), content)
 
-    async def _body(self, scope: Scope, proto: HTTPProtocol) -> bytes:
-        """Return the request's body, or raise _RefusedError if it is too large or too slow."""
+    async def _body(self, scope: Scope, proto: HTTPProtocol, cap: int) -> bytes:
+        """Return the request's body; raise _RefusedError if it is over `cap` or too slow."""
         headers = scope.headers
         declared = headers.get("content-length")
         if declared is None and headers.get("transfer-encoding") is None:
             return b""
-        cap = BODY_CAPS.get(scope.path, self.max_body)
         too_large = _RefusedError(
             413, f"the body of {scope.method} {scope.path} is over {cap} bytes"
         )

@@ -3,8 +3,8 @@
 Every view of every page that counts sends one of these.  Flask's request and app contexts,
 session, signals and hooks cost more CPU than all of a hit's bookkeeping, so these endpoints
 live here only, in every shape (JSONP, HEAD, OPTIONS, the one-segment forms), with their own
-werkzeug routing table.  A request no rule here matches goes on to Flask.  Budgets and CORS
-come from endpoints.DECLARED and errors from errors.answer, as for Flask's views.
+werkzeug routing table.  A request no rule here matches goes on to Flask.  CORS comes from
+endpoints.ENDPOINTS and errors from errors.answer, as for Flask's views.
 """
 
 import functools
@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import METRICS, Runtime, runtime
 from page_tracker.web import badges, counters, params, tracking
-from page_tracker.web.endpoints import cors_headers
+from page_tracker.web.endpoints import EndpointTableError, cors_headers
 from page_tracker.web.errors import answer, http_error
 from page_tracker.web.observed import ROUTE
 
@@ -49,6 +49,9 @@ HANDLERS: dict[str, Handler] = {
     "badges.badge": badges.answer_badge,
     "tracking.event": tracking.answer_event,
 }
+# A rule without a handler would fail at its first request: fail at start-up instead.
+if unhandled := {rule.endpoint for rule in RULES.iter_rules()} - HANDLERS.keys():
+    raise EndpointTableError(f"fast rules without a handler: {sorted(unhandled)}")
 
 
 class FastApp:

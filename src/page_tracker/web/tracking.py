@@ -129,6 +129,19 @@ def pixel() -> BaseResponse:
     return ratelimit.with_headers(answer, spent)
 
 
+def _batch_answer(outcomes: intake.Outcomes) -> str:
+    """Return a batch's answer: how many events were accepted, and a result for each."""
+    results = [
+        {"index": index, "status": 202}
+        if error is None
+        else {"index": index, "status": status_of(error), "error": str(error)}
+        for index, error in enumerate(outcomes)
+    ]
+    accepted = outcomes.count(None)
+    body = {"accepted": accepted, "rejected": len(outcomes) - accepted, "results": results}
+    return json.dumps(body, separators=(",", ":"))
+
+
 @bp.post("/api/events")
 @auth.ingests
 def batch(held: sites.Grant) -> Response:
@@ -141,7 +154,7 @@ def batch(held: sites.Grant) -> Response:
         return json_error(413, f"send at most {intake.MAX_BATCH} events in one batch")
     app = runtime()
     key = request.headers.get("Idempotency-Key")
-    counted = intake.count_batch(app.intake, held, events, app.now, status_of, key)
+    counted = intake.count_batch(app.intake, held, events, app.now, _batch_answer, key)
     response = Response(counted.answer, 202, mimetype="application/json")
     if counted.replayed:
         response.headers["Idempotent-Replayed"] = "true"

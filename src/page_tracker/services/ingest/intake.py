@@ -1,6 +1,5 @@
 """Where page views come in: a beacon or pixel from a browser, or a batch from a server."""
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -95,26 +94,30 @@ class Counted(NamedTuple):
     replayed: bool = False
 
 
+# What became of each event of a batch, in order: None if it was accepted, else its error.
+Outcomes = list[EventError | SiteError | None]
+
+
 def count_batch(
     intake: Intake,
     held: Grant,
     events: list[Any],
     now: datetime,
-    status_of: Callable[[Exception], int],
+    answer: Callable[[Outcomes], str],
     key: str | None,
 ) -> Counted:
-    """Count a batch of server-side views; return its answer.
+    """Count a batch of server-side views; return the answer `answer` makes of its outcomes.
 
-    Each event gets a result: 202, or `status_of` its error.  With an Idempotency-Key `key`,
-    a batch sent again gets the answer it got the first time and counts nothing more.
+    With an Idempotency-Key `key`, the answer is kept with the counts, and a batch sent again
+    gets the answer it got the first time and counts nothing more.
     """
     if key is None:
-        return _count_batch(intake, held, events, now, status_of, None)
+        return _count_batch(intake, held, events, now, answer, None)
     name, answered = idempotency.claim(intake.redis, held.token_id, key)
     if answered is not None:
         return Counted(answered, 0, replayed=True)
     try:
-        return _count_batch(intake, held, events, now, status_of, name)
+        return _count_batch(intake, held, events, now, answer, name)
     except Exception:
         idempotency.release(intake.redis, name)
         raise
@@ -125,29 +128,27 @@ def _count_batch(
     held: Grant,
     events: list[Any],
     now: datetime,
-    status_of: Callable[[Exception], int],
+    answer: Callable[[Outcomes], str],
     name: str | None,
 ) -> Counted:
-    results: list[dict[str, Any]] = []
+    outcomes: Outcomes = []
     visits: dict[str, tuple[Site, list[Visit]]] = {}
     known: dict[str, Site] = {}
-    for index, raw in enumerate(events):
+    for raw in events:
         try:
             site, view, when = _server_event(intake, held, raw, now, known)
         except (EventError, SiteError) as error:
-            results.append({"index": index, "status": status_of(error), "error": str(error)})
+            outcomes.append(error)
             continue
-        results.append({"index": index, "status": 202})
+        outcomes.append(None)
         if site.honor_dnt and view.dnt:
             continue
         seen = visit(intake.redis, intake.secrets, site, view, when, view.ip, view.user_agent)
         visits.setdefault(site.name, (site, []))[1].append(seen)
     plans = [admitted_plan(intake.redis, site, of_site) for site, of_site in visits.values()]
-    accepted = sum(result["status"] == 202 for result in results)
-    body = {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
-    answer = json.dumps(body, separators=(",", ":"))
+    answered = answer(outcomes)
     if name is not None:
-        idempotency.record(intake.redis, plans, now, name, answer)
+        idempotency.record(intake.redis, plans, now, name, answered)
     elif plans:
         record(intake.redis, plans, now)
-    return Counted(answer, accepted)
+    return Counted(answered, outcomes.count(None))

@@ -115,6 +115,17 @@ def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis)
     assert views(redis_client) == 1
 
 
+def test_a_drainer_whose_round_failed_takes_its_own_lock_back(redis_client: redis.Redis) -> None:
+    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    # Redis went away after the take: the lock stays behind, with its lifetime.
+    assert store.take(redis_client, "shop", "drainer-1", inbox.BATCH) is not None
+    assert not inbox.drain(redis_client, SITE, WHEN)  # another drainer waits for the lock
+    assert inbox.drain(redis_client, SITE, WHEN, holder="drainer-1")  # its holder does not
+    assert views(redis_client) == 1
+    assert redis_client.llen(keys.inbox("shop")) == 0
+    assert not redis_client.exists(keys.inbox_lock("shop"))
+
+
 def test_a_record_nothing_can_read_is_dropped_and_the_rest_counted(
     redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:

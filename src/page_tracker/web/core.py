@@ -77,6 +77,9 @@ class HTTPProtocol(Protocol):
     def response_stream(self, status: int, headers: Headers) -> Transport:
         """Start a streamed answer."""
 
+    async def client_disconnect(self) -> None:
+        """Return once the client has gone."""
+
 
 class _RefusedError(Exception):
     """A request refused before any handler saw it, with its status and message."""
@@ -144,7 +147,8 @@ class Core:
             # The view let the client watch the site: the stream is answered here, threadless.
             headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
             try:
-                await self.live.stream(site, proto.response_stream(status, headers))
+                stream = proto.response_stream(status, headers)
+                await self.live.stream(site, stream, proto.client_disconnect)
             except Exception as error:  # the client went away
                 log.debug("live stream ended: %s", error)
         elif isinstance(content, bytes):

@@ -145,14 +145,16 @@ def drain(
     *,
     wait_s: float = 0.0,
     watch: DrainWatch | None = None,
+    holder: str | None = None,
 ) -> bool:
     """Count every view that waits in the site's inbox when this is called (at `now`).
 
     If another worker is draining it, wait up to `wait_s` for it to finish and then drain
     what is left.  Return False if the inbox was still another's when the wait ran out.
-    Each batch drained is told to `watch`.
+    Each batch drained is told to `watch`.  A `holder` (by default a new one) must never
+    drain two inboxes at once: it may take again a lock it left behind.
     """
-    holder = secrets.token_hex(8)
+    holder = holder or secrets.token_hex(8)
     deadline = time.monotonic() + wait_s
     while True:
         records = store.take(redis, site.name, holder, BATCH)
@@ -236,6 +238,8 @@ class Drainer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The drainer thread's own: after a failed round it takes back the locks it left.
+        self._holder = secrets.token_hex(8)
 
     def filled(self, site: str) -> None:
         """Note that this worker put a view in `site`'s inbox; start draining if not yet."""
@@ -259,12 +263,14 @@ class Drainer:
         self.stop()
         if self._thread is not None:
             self._thread.join(within_s)
+        # A thread still draining keeps its holder: two drains must never share one.
+        holder = None if self._thread is not None and self._thread.is_alive() else self._holder
         with self._lock:
             sites, self._filled = self._filled, set()
         for name in sorted(sites):
             left = deadline - time.monotonic()
             try:
-                if left <= 0 or not self._drain(name, wait_s=left):
+                if left <= 0 or not self._drain(name, wait_s=left, holder=holder):
                     log.warning("stopped with views of %s still to count", name)
             except Exception:  # Redis is down, say: the views wait there for the sweep
                 log.warning("stopped with views of %s still to count", name, exc_info=True)
@@ -279,7 +285,7 @@ class Drainer:
                     swept = time.monotonic()
                     sites |= self._waiting()
                 # A site another worker is draining is tried again next round.
-                sites = {name for name in sites if not self._drain(name)}
+                sites = {name for name in sites if not self._drain(name, holder=self._holder)}
             except Exception as error:  # Redis is down, say: the views wait there meanwhile
                 self._watch.drain_failed()
                 if not failing:
@@ -298,7 +304,7 @@ class Drainer:
         counts = store.queued(redis, names)
         return {name for name, count in zip(names, counts, strict=True) if count}
 
-    def _drain(self, name: str, *, wait_s: float = 0.0) -> bool:
+    def _drain(self, name: str, *, wait_s: float = 0.0, holder: str | None = None) -> bool:
         redis = self._redis()
         try:
             site = self._site(redis, name)
@@ -307,4 +313,4 @@ class Drainer:
         if site is None:  # nothing to count its views by: they wait, and the log says so
             log.error("views wait in the inbox of %s, which is not a registered site", name)
             return True
-        return drain(redis, site, self._clock(), wait_s=wait_s, watch=self._watch)
+        return drain(redis, site, self._clock(), wait_s=wait_s, watch=self._watch, holder=holder)

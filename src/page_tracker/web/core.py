@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from page_tracker.web.answers import json_error
 from page_tracker.web.endpoints import Endpoint
-from page_tracker.web.live import HANDED_OVER, LiveStreams
+from page_tracker.web.live import HANDED_OVER, LiveStreams, Transport
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
@@ -26,13 +26,6 @@ log = logging.getLogger(__name__)
 # Headers whose WSGI names have no HTTP_ prefix.
 UNPREFIXED = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 CLOSE = ("connection", "close")
-
-
-class Transport(Protocol):
-    """Where a streamed answer is written (granian's RSGIHTTPStreamTransport)."""
-
-    async def send_bytes(self, data: bytes) -> None:
-        """Send `data` to the client."""
 
 
 class RequestHeaders(Protocol):

@@ -31,7 +31,7 @@ def views_event(data: str) -> bytes:
 
 
 class Transport(Protocol):
-    """Where a stream is written."""
+    """Where a streamed answer is written (granian's RSGIHTTPStreamTransport)."""
 
     async def send_bytes(self, data: bytes) -> None:
         """Send `data` to the client."""

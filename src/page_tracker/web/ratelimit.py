@@ -64,19 +64,23 @@ def with_headers(response: BaseResponse, spent: Spent | None) -> BaseResponse:
     return response
 
 
+def _seconds(ms: int) -> str:
+    """Return `ms` as the whole seconds, at least 1, that RateLimit-* and Retry-After want."""
+    return str(max(1, -(-ms // 1000)))
+
+
 def _headers(spent: Spent) -> dict[str, str]:
-    # Delta seconds, as the RateLimit header draft and Retry-After both want.
     return {
         "RateLimit-Limit": str(spent.limit),
         "RateLimit-Remaining": str(spent.remaining),
-        "RateLimit-Reset": str(max(1, -(-spent.reset_ms // 1000))),
+        "RateLimit-Reset": _seconds(spent.reset_ms),
     }
 
 
 def refusal(error: OverBudgetError, metrics: Unmeasured) -> BaseResponse:
     """Return the 429 that answers a request over its budget, and count it."""
     metrics.rate_limited(LABELS[error.scope])
-    retry = str(max(1, -(-error.spent.retry_ms // 1000)))
+    retry = _seconds(error.spent.retry_ms)
     response = json_error(
         429, f"too many {LABELS[error.scope]} from this address; retry in {retry} s"
     )

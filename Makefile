@@ -85,7 +85,7 @@ lint: $(VENV)/.dev  ## Ruff (lint and format check), bandit, hadolint and action
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/actionlint
 
-typecheck: $(VENV)/.dev  ## mypy, strict, on src/ and bench/
+typecheck: $(VENV)/.dev  ## mypy, strict, on src/, bench/ and test/
 	$(BIN)/mypy
 
 unit: $(VENV)/.dev  ## Unit tests, and the backend tests on fakeredis: no Redis server needed.

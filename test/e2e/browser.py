@@ -24,7 +24,7 @@ FLAGS = [
 ]  # fmt: skip
 # Under `make test-dates` the browser keeps the real clock: libfaketime stops Chromium from
 # starting, and only the server's dates are under test.
-BROWSER_ENV = {
+BROWSER_ENV: dict[str, str | float | bool] = {
     name: value for name, value in os.environ.items()
     if name != "LD_PRELOAD" and not name.startswith("FAKETIME")
 }  # fmt: skip

@@ -8,6 +8,7 @@ the document does not declare.
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -62,7 +63,7 @@ schema = schemathesis.openapi.from_dict(document())
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_answer_is_what_the_document_says(
-    case: schemathesis.Case, served: ServeProcess
+    case: schemathesis.Case[Any], served: ServeProcess
 ) -> None:
     case.call_and_validate(
         base_url=served.url, headers={"Authorization": f"Bearer {TOKEN}"}, checks=CHECKS

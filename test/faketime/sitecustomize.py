@@ -10,12 +10,13 @@ for another worker's lock sleeps.  The code under test is unchanged: only how a 
 import os
 import threading
 import time
+from typing import SupportsIndex
 
 _never_set = threading.Event()
 
 
-def _sleep(seconds: float) -> None:
-    _never_set.wait(seconds)
+def _sleep(seconds: float | SupportsIndex) -> None:
+    _never_set.wait(float(seconds))
 
 
 if "FAKETIME" in os.environ:

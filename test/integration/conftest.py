@@ -5,11 +5,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 from flask import Flask
-from flask.testing import FlaskClient
 
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
+from test.client import Client, client_of
 
 
 @pytest.fixture
@@ -20,5 +20,5 @@ def app(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[Flask]
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(app: Flask) -> Client:
+    return client_of(app)

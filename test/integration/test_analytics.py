@@ -5,15 +5,15 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
 from flask import Flask
-from flask.testing import FlaskClient
 from redis.crc import key_slot
 
 from page_tracker.extensions import CLOCK
+from test.client import Client
 from test.clock import Clock, day, last
 from test.conftest import MakeApp
 
@@ -46,7 +46,7 @@ def app(make_app: MakeApp, clock: Clock) -> Flask:
     return app
 
 
-def add_site(client: FlaskClient, **settings: Any) -> dict[str, Any]:
+def add_site(client: Client, **settings: Any) -> dict[str, Any]:
     body = {"name": "blog", "domains": ["example.com"], **settings}
     response = client.post("/api/sites", json=body, headers=ADMIN)
     assert response.status_code == 201, response.json
@@ -54,7 +54,7 @@ def add_site(client: FlaskClient, **settings: Any) -> dict[str, Any]:
 
 
 def view(
-    client: FlaskClient, url: str = "https://example.com/a", *, site: str = "blog",
+    client: Client, url: str = "https://example.com/a", *, site: str = "blog",
     agent: str = CHROME, ip: str = "192.0.2.1", headers: dict[str, str] | None = None,
     **fields: Any,
 ) -> Any:  # fmt: skip
@@ -67,13 +67,13 @@ def view(
     )  # fmt: skip
 
 
-def stats(client: FlaskClient, query: str = "", headers: dict[str, str] = ADMIN) -> Any:
+def stats(client: Client, query: str = "", headers: dict[str, str] = ADMIN) -> Any:
     response = client.get(f"/api/sites/blog/stats{query}", headers=headers)
     assert response.status_code == 200, response.json
     return response.json
 
 
-def test_a_registered_site_counts_views_pages_referrers_and_agents(client: FlaskClient) -> None:
+def test_a_registered_site_counts_views_pages_referrers_and_agents(client: Client) -> None:
     site = add_site(client)
     assert site["domains"] == ["example.com"]
     assert site["tz"] == "UTC"
@@ -94,10 +94,12 @@ def test_a_registered_site_counts_views_pages_referrers_and_agents(client: Flask
     ]  # fmt: skip
 
 
-def test_nothing_identifying_is_stored(client: FlaskClient, backend_redis: redis.Redis) -> None:
+def test_nothing_identifying_is_stored(client: Client, backend_redis: redis.Redis) -> None:
     add_site(client)
     view(client, "https://example.com/a?email=someone@example.org", ip="203.0.113.77")
-    dump = json.dumps([backend_redis.dump(name).hex() for name in backend_redis.keys("pt:*")])
+    dump = json.dumps(
+        [cast(bytes, backend_redis.dump(name)).hex() for name in backend_redis.keys("pt:*")]
+    )
     for secret in ("203.0.113.77", "someone", "Chrome/131", CHROME):
         assert secret.encode().hex() not in dump
 
@@ -107,7 +109,7 @@ def test_nothing_identifying_is_stored(client: FlaskClient, backend_redis: redis
     [({"DNT": "1"}, {}), ({"Sec-GPC": "1"}, {}), ({}, {"dnt": True})],
 )
 def test_do_not_track_and_gpc_are_honoured_by_default(
-    client: FlaskClient, headers: dict[str, str], fields: dict[str, Any]
+    client: Client, headers: dict[str, str], fields: dict[str, Any]
 ) -> None:
     add_site(client)
     answer = view(client, headers=headers, **fields)
@@ -116,13 +118,13 @@ def test_do_not_track_and_gpc_are_honoured_by_default(
     assert stats(client)["totals"]["views"] == 0
 
 
-def test_a_site_may_choose_to_count_do_not_track_visitors(client: FlaskClient) -> None:
+def test_a_site_may_choose_to_count_do_not_track_visitors(client: Client) -> None:
     add_site(client, honor_dnt=False)
     view(client, headers={"DNT": "1"})
     assert stats(client)["totals"]["views"] == 1
 
 
-def test_bots_are_counted_apart(client: FlaskClient) -> None:
+def test_bots_are_counted_apart(client: Client) -> None:
     add_site(client)
     assert view(client, agent=GOOGLEBOT).json == {"status": "bot"}
     view(client, agent="")
@@ -131,7 +133,7 @@ def test_bots_are_counted_apart(client: FlaskClient) -> None:
     assert figures["totals"] == {"views": 1, "visitors": 1, "bots": 2}
 
 
-def test_origins_and_pages_of_other_domains_are_refused(client: FlaskClient) -> None:
+def test_origins_and_pages_of_other_domains_are_refused(client: Client) -> None:
     add_site(client, domains=["example.com", "example.net"])
     assert view(client, "https://blog.example.net/x").status_code == 202  # a subdomain
     refused = view(client, headers={"Origin": "https://evil.test"})
@@ -153,23 +155,21 @@ def test_origins_and_pages_of_other_domains_are_refused(client: FlaskClient) -> 
         ('{"site": "blog", "url": "https://example.com/", "dnt": "yes"}', "dnt"),
     ],
 )
-def test_malformed_events_are_400_with_the_reason(
-    client: FlaskClient, body: str, message: str
-) -> None:
+def test_malformed_events_are_400_with_the_reason(client: Client, body: str, message: str) -> None:
     add_site(client)
     answer = client.post("/api/event", data=body, content_type="text/plain")
     assert answer.status_code == 400
     assert message in answer.json["message"]
 
 
-def test_unknown_sites_and_oversized_bodies(client: FlaskClient) -> None:
+def test_unknown_sites_and_oversized_bodies(client: Client) -> None:
     assert view(client, site="nosuchsite").status_code == 404
     add_site(client)
     huge = json.dumps({"site": "blog", "url": "https://example.com/", "pad": "x" * 20_000})
     assert client.post("/api/event", data=huge, content_type="text/plain").status_code == 413
 
 
-def test_days_follow_the_site_time_zone(client: FlaskClient, clock: Clock) -> None:
+def test_days_follow_the_site_time_zone(client: Client, clock: Clock) -> None:
     add_site(client, tz="Pacific/Auckland")
     view(client)  # 23:30 in Auckland
     clock.now = NOW + timedelta(hours=1)  # 00:30 on the next day
@@ -190,13 +190,13 @@ def test_days_follow_the_site_time_zone(client: FlaskClient, clock: Clock) -> No
 
 
 def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     add_site(client, retention_days=30)
     view(client, referrer="https://elsewhere.test/", agent=CHROME)
-    waiting = backend_redis.keys("pt:{blog}:inbox*")
+    waiting = cast(list[str], backend_redis.keys("pt:{blog}:inbox*"))
     stats(client)  # a read counts what waits in the inbox first
-    written = backend_redis.keys("pt:{blog}:a:*")
+    written = cast(list[str], backend_redis.keys("pt:{blog}:a:*"))
     assert {key_slot(name.encode()) for name in written + waiting} == {key_slot(b"blog")}
     (now,) = [name for name in written if ":a:now:" in name]
     written.remove(now)
@@ -221,7 +221,7 @@ def test_every_key_expires_after_the_retention_and_shares_the_site_slot(
     assert lives_until(now, NOW.replace(second=0) + timedelta(minutes=5))
 
 
-def test_unique_visitors_are_counted_within_hyperloglog_error(client: FlaskClient) -> None:
+def test_unique_visitors_are_counted_within_hyperloglog_error(client: Client) -> None:
     add_site(client, retention_days=30)
     token = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
     events = [
@@ -240,7 +240,7 @@ def test_unique_visitors_are_counted_within_hyperloglog_error(client: FlaskClien
     assert abs(totals["visitors"] - 2000) <= 2000 * 0.0081 * 3  # three standard errors
 
 
-def test_batches_need_a_token_and_answer_each_event(client: FlaskClient, clock: Clock) -> None:
+def test_batches_need_a_token_and_answer_each_event(client: Client, clock: Clock) -> None:
     add_site(client)
     client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
     events = [
@@ -270,7 +270,7 @@ def test_batches_need_a_token_and_answer_each_event(client: FlaskClient, clock: 
     assert client.post("/api/events", json={"no": "events"}, headers=ADMIN).status_code == 400
 
 
-def test_read_tokens_see_one_site_and_stop_working_when_revoked(client: FlaskClient) -> None:
+def test_read_tokens_see_one_site_and_stop_working_when_revoked(client: Client) -> None:
     add_site(client)
     client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
     made = client.post("/api/sites/blog/tokens", headers=ADMIN)
@@ -297,7 +297,7 @@ def test_read_tokens_see_one_site_and_stop_working_when_revoked(client: FlaskCli
     ],
 )  # fmt: skip
 def test_sites_are_checked_when_registered(
-    client: FlaskClient, settings: dict[str, Any], message: str
+    client: Client, settings: dict[str, Any], message: str
 ) -> None:
     answer = client.post("/api/sites", json={"name": "blog", "domains": ["a.test"], **settings},
                          headers=ADMIN)  # fmt: skip
@@ -305,7 +305,7 @@ def test_sites_are_checked_when_registered(
     assert message in answer.json["message"]
 
 
-def test_sites_are_managed_with_an_admin_token(client: FlaskClient) -> None:
+def test_sites_are_managed_with_an_admin_token(client: Client) -> None:
     assert client.post("/api/sites", json={"name": "blog"}).status_code == 401
     add_site(client)
     again = client.post("/api/sites", json={"name": "blog", "domains": ["a.test"]}, headers=ADMIN)
@@ -315,7 +315,7 @@ def test_sites_are_managed_with_an_admin_token(client: FlaskClient) -> None:
     assert client.get("/api/sites/nosuchsite", headers=ADMIN).status_code == 404
 
 
-def test_ranges_are_checked(client: FlaskClient) -> None:
+def test_ranges_are_checked(client: Client) -> None:
     add_site(client)
     for query in ("?from=yesterday", f"?from={day(NOW)}&to={day(NOW, -23)}",
                   f"?from={day(NOW, -4000)}"):  # fmt: skip
@@ -323,7 +323,7 @@ def test_ranges_are_checked(client: FlaskClient) -> None:
         assert answer.status_code == 400, query
 
 
-def test_export_csv_has_the_figures_of_stats(client: FlaskClient) -> None:
+def test_export_csv_has_the_figures_of_stats(client: Client) -> None:
     add_site(client)
     view(client, referrer="https://news.example.org/")
     first, last = day(NOW, -4), day(NOW)
@@ -338,7 +338,7 @@ def test_export_csv_has_the_figures_of_stats(client: FlaskClient) -> None:
     assert ["referrer", "news.example.org", "1", ""] in table
 
 
-def test_the_script_is_small_cacheable_and_cookie_free(client: FlaskClient) -> None:
+def test_the_script_is_small_cacheable_and_cookie_free(client: Client) -> None:
     script = client.get("/script.js")
     assert script.mimetype == "text/javascript"
     assert len(script.data) < 2048
@@ -349,7 +349,7 @@ def test_the_script_is_small_cacheable_and_cookie_free(client: FlaskClient) -> N
     assert again.status_code == 304
 
 
-def test_the_pixel_counts_pages_without_javascript(client: FlaskClient) -> None:
+def test_the_pixel_counts_pages_without_javascript(client: Client) -> None:
     add_site(client)
     pixel = client.get(
         "/p.gif?site=blog&url=https://example.com/nojs&ref=https://news.example.org/",
@@ -367,13 +367,13 @@ def test_the_pixel_counts_pages_without_javascript(client: FlaskClient) -> None:
     assert {page["page"] for page in stats(client)["pages"]} == {"/nojs", "/x"}
 
 
-def test_beacons_from_any_origin_may_ask_and_preflight(client: FlaskClient) -> None:
+def test_beacons_from_any_origin_may_ask_and_preflight(client: Client) -> None:
     answer = client.options("/api/event", headers={"Origin": "https://example.com"})
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert "Content-Type" in answer.headers["Access-Control-Allow-Headers"]
 
 
-def test_an_admin_batch_may_feed_several_sites_at_once(client: FlaskClient) -> None:
+def test_an_admin_batch_may_feed_several_sites_at_once(client: Client) -> None:
     add_site(client)
     client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
     events = [
@@ -390,7 +390,7 @@ def test_an_admin_batch_may_feed_several_sites_at_once(client: FlaskClient) -> N
     assert shop["devices"] == [{"device": "mobile", "views": 1}]
 
 
-def test_rankings_over_whole_months_agree_with_the_days(client: FlaskClient) -> None:
+def test_rankings_over_whole_months_agree_with_the_days(client: Client) -> None:
     add_site(client)
     events = [
         {"site": "blog", "url": f"/p{n % 3}", "referrer": f"https://r{n % 2}.test/",
@@ -405,7 +405,7 @@ def test_rankings_over_whole_months_agree_with_the_days(client: FlaskClient) -> 
     in_range = [
         e
         for e in events
-        if first <= datetime.fromtimestamp(e["timestamp"], UTC).date() <= this_month
+        if first <= datetime.fromtimestamp(cast(float, e["timestamp"]), UTC).date() <= this_month
     ]
     expected = {page: sum(e["url"] == page for e in in_range) for page in ("/p0", "/p1", "/p2")}
     assert {entry["page"]: entry["views"] for entry in figures["pages"]} == expected

@@ -4,18 +4,19 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
 from click.testing import CliRunner
 from flask import Flask
-from flask.testing import FlaskClient
 
 from page_tracker.cli import main
 from page_tracker.embedded import RedisServer
 from page_tracker.web.badge import text_width
 from page_tracker.web.docs import document
 from page_tracker.web.fast import RULES
+from test.client import Client, client_of
 from test.conftest import MakeApp
 
 pytestmark = pytest.mark.dates
@@ -30,7 +31,7 @@ ADMIN = {"Authorization": "Bearer t0ken-admin-token"}
 
 
 @pytest.mark.parametrize("style", ["flat", "flat-square", "plastic", "for-the-badge"])
-def test_badge_counts_and_draws_an_uncacheable_svg(client: FlaskClient, style: str) -> None:
+def test_badge_counts_and_draws_an_uncacheable_svg(client: Client, style: str) -> None:
     response = client.get(f"/badge/site.one/home.svg?style={style}&label=readers")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
@@ -40,21 +41,21 @@ def test_badge_counts_and_draws_an_uncacheable_svg(client: FlaskClient, style: s
     assert client.get("/get/site.one/home").json == {"value": 1}
 
 
-def test_badge_width_follows_the_font_metrics(client: FlaskClient) -> None:
+def test_badge_width_follows_the_font_metrics(client: Client) -> None:
     narrow = ET.fromstring(client.get("/badge/site.one/aa1.svg?label=iii").data)  # noqa: S314
     wide = ET.fromstring(client.get("/badge/site.one/aa2.svg?label=WWW").data)  # noqa: S314
     difference = float(wide.get("width", 0)) - float(narrow.get("width", 0))
     assert difference == pytest.approx(text_width("WWW") - text_width("iii"), abs=1)
 
 
-def test_badge_count_false_only_reads_and_base_offsets(client: FlaskClient) -> None:
+def test_badge_count_false_only_reads_and_base_offsets(client: Client) -> None:
     client.get("/hit/site.one/home")
     svg = client.get("/badge/site.one/home.svg?count=false&base=1000").text
     assert "views: 1001" in svg
     assert client.get("/get/site.one/home").json == {"value": 1}
 
 
-def test_badge_shows_today_or_unique_visitors(client: FlaskClient) -> None:
+def test_badge_shows_today_or_unique_visitors(client: Client) -> None:
     for address in ("192.0.2.1", "192.0.2.1", "192.0.2.2"):
         client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": address})
     assert "views: 2" in client.get("/badge/site.one/home.svg?count=false&show=unique").text
@@ -66,9 +67,7 @@ def test_badge_shows_today_or_unique_visitors(client: FlaskClient) -> None:
     ["color=notacolour", "labelColor=12345", "style=round", "show=all", "count=maybe",
      "base=x", "label=" + "x" * 65],
 )  # fmt: skip
-def test_bad_badge_options_are_400_before_anything_is_counted(
-    client: FlaskClient, query: str
-) -> None:
+def test_bad_badge_options_are_400_before_anything_is_counted(client: Client, query: str) -> None:
     assert client.get(f"/badge/site.one/home.svg?{query}").status_code == 400
     assert client.get("/get/site.one/home").status_code == 404
 
@@ -77,18 +76,18 @@ def stored(client: redis.Redis) -> dict[str, object]:
     """Return every counter key's content (hashes as dicts, HyperLogLogs as bytes)."""
     raw = redis.Redis(connection_pool=client.connection_pool)
     contents: dict[str, object] = {}
-    for name in client.keys("pt:{*"):
+    for name in cast(list[str], client.keys("pt:{*")):
         if client.type(name) == "hash":
             contents[name] = client.hgetall(name)
         else:
-            contents[name] = raw.execute_command("GET", name, NEVER_DECODE=[])
+            contents[name] = raw.execute_command("GET", name, NEVER_DECODE=[])  # type: ignore[no-untyped-call]
     return contents
 
 
 # The command line talks to a Redis by its URL: a real one.
 @pytest.mark.parametrize("backend", ["real"], indirect=True)
 def test_export_then_import_into_an_empty_redis_gives_identical_data(
-    client: FlaskClient,
+    client: Client,
     backend_redis: redis.Redis,
     redis_server: RedisServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -112,7 +111,7 @@ def test_export_then_import_into_an_empty_redis_gives_identical_data(
     assert runner.invoke(main, ["import", str(exported)]).output.startswith("imported 0")
 
 
-def test_post_import_takes_csv_rows_from_a_dead_service(client: FlaskClient) -> None:
+def test_post_import_takes_csv_rows_from_a_dead_service(client: Client) -> None:
     rows = "namespace,key,value\nold.site,page-one,1234\nold.site,page-two,7\n"
     response = client.post("/import", data=rows, content_type="text/csv", headers=ADMIN)
     assert response.json == {"imported": 2, "skipped": 0}
@@ -130,7 +129,7 @@ def test_post_import_takes_csv_rows_from_a_dead_service(client: FlaskClient) -> 
     ],
 )
 def test_post_import_refuses_bad_tokens_and_rows(
-    client: FlaskClient, headers: dict[str, str], body: str, status: int
+    client: Client, headers: dict[str, str], body: str, status: int
 ) -> None:
     response = client.post("/import", data=body, content_type="text/csv", headers=headers)
     assert response.status_code == status
@@ -138,7 +137,7 @@ def test_post_import_refuses_bad_tokens_and_rows(
 
 def test_post_import_is_off_without_an_admin_token(make_app: MakeApp) -> None:
     app = make_app({"RATE_LIMIT": ""})
-    response = app.test_client().post("/import", data="a,b,c", content_type="text/csv")
+    response = client_of(app).post("/import", data="a,b,c", content_type="text/csv")
     assert response.status_code == 403
 
 
@@ -207,7 +206,7 @@ CALLS = [
 ]  # fmt: skip
 
 
-def test_every_status_the_api_answers_is_documented(client: FlaskClient) -> None:
+def test_every_status_the_api_answers_is_documented(client: Client) -> None:
     seen = set()
     for method, path, headers in CALLS:
         response = getattr(client, method)(path, headers=headers)
@@ -217,7 +216,7 @@ def test_every_status_the_api_answers_is_documented(client: FlaskClient) -> None
     assert {200, 201, 400, 401, 403, 404, 409} <= seen
 
 
-def test_a_countapi_client_works_unchanged(client: FlaskClient) -> None:
+def test_a_countapi_client_works_unchanged(client: Client) -> None:
     # The calls and JSON shapes of a CountAPI/Abacus client, in the order such a client makes.
     made = client.get("/create?namespace=my.blog&key=visits&value=10").json
     assert made is not None

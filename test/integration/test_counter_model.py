@@ -16,6 +16,7 @@ from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
 from page_tracker.services.counters import INT64_MAX, INT64_MIN
+from test.client import client_of
 
 KEYS = st.sampled_from(["aaa", "bbb", "ccc"])
 VALUES = st.integers(min_value=-(2**62), max_value=2**62)
@@ -30,7 +31,7 @@ class CounterModel(RuleBasedStateMachine):
     def start(self) -> None:
         redis.Redis.from_url(self.url).flushall()
         self.app: Flask = create_app({"REDIS_URL": self.url, "RATE_LIMIT": ""})
-        self.client = self.app.test_client()
+        self.client = client_of(self.app)
         self.model: dict[str, tuple[int, str | None]] = {}
 
     def teardown(self) -> None:
@@ -44,7 +45,7 @@ class CounterModel(RuleBasedStateMachine):
             assert response.status_code == 409
         else:
             assert response.status_code == 201
-            self.model[key] = (value, response.json["admin_key"])  # type: ignore[index]
+            self.model[key] = (value, response.json["admin_key"])
 
     @rule(key=KEYS)
     def hit(self, key: str) -> None:

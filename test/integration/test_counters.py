@@ -1,14 +1,15 @@
 """The counter API against a real Redis: every endpoint and every error code."""
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 import redis
 from flask import Flask
-from flask.testing import FlaskClient
 from redis.crc import key_slot
 
 from page_tracker.extensions import CLOCK
+from test.client import Client, client_of
 from test.clock import Clock, day, last
 from test.conftest import MakeApp
 from test.integration.concurrency import get_concurrently
@@ -31,23 +32,23 @@ def app(make_app: MakeApp, clock: Clock) -> Flask:
     return app
 
 
-def created(client: FlaskClient, path: str = "/create/site.one/home?value=5") -> str:
+def created(client: Client, path: str = "/create/site.one/home?value=5") -> str:
     response = client.get(path)
     assert response.status_code == 201
-    return str(response.json["admin_key"])  # type: ignore[index]
+    return str(response.json["admin_key"])
 
 
 def bearer(admin_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_key}"}
 
 
-def test_hit_creates_then_counts_with_get_and_post(client: FlaskClient) -> None:
+def test_hit_creates_then_counts_with_get_and_post(client: Client) -> None:
     assert client.get("/hit/site.one/home").json == {"value": 1}
     assert client.post("/hit/site.one/home").json == {"value": 2}
     assert client.get("/get/site.one/home").json == {"value": 2}
 
 
-def test_single_segment_paths_use_the_default_namespace(client: FlaskClient) -> None:
+def test_single_segment_paths_use_the_default_namespace(client: Client) -> None:
     client.get("/hit/home-page")
     assert client.get("/get/default/home-page").json == {"value": 1}
 
@@ -56,13 +57,13 @@ def test_single_segment_paths_use_the_default_namespace(client: FlaskClient) -> 
     "path",
     ["/hit/ab", "/hit/site.one/has space", "/get/" + "x" * 65, "/hit/bad!name/home"],
 )
-def test_bad_names_are_400_saying_what_is_allowed(client: FlaskClient, path: str) -> None:
+def test_bad_names_are_400_saying_what_is_allowed(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 400
-    assert "3 to 64 characters" in response.json["message"]  # type: ignore[index]
+    assert "3 to 64 characters" in response.json["message"]
 
 
-def test_reads_and_hits_allow_any_origin_but_admin_calls_do_not(client: FlaskClient) -> None:
+def test_reads_and_hits_allow_any_origin_but_admin_calls_do_not(client: Client) -> None:
     admin_key = created(client)
     assert client.get("/hit/site.one/home").headers["Access-Control-Allow-Origin"] == "*"
     assert client.get("/info/site.one/home").headers["Access-Control-Allow-Origin"] == "*"
@@ -70,26 +71,26 @@ def test_reads_and_hits_allow_any_origin_but_admin_calls_do_not(client: FlaskCli
     assert "Access-Control-Allow-Origin" not in admin.headers
 
 
-def test_jsonp_wraps_the_json_in_the_callback(client: FlaskClient) -> None:
+def test_jsonp_wraps_the_json_in_the_callback(client: Client) -> None:
     response = client.get("/hit/site.one/home?callback=show_count")
     assert response.mimetype == "application/javascript"
     assert response.text == '/**/show_count({"value":1});'
 
 
 def test_a_callback_that_is_not_an_identifier_is_400_and_counts_nothing(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     assert client.get("/hit/site.one/home?callback=alert(1)").status_code == 400
     assert client.get("/get/site.one/home").status_code == 404
 
 
-def test_get_of_a_missing_counter_is_404(client: FlaskClient) -> None:
+def test_get_of_a_missing_counter_is_404(client: Client) -> None:
     response = client.get("/get/site.one/none")
     assert response.status_code == 404
-    assert response.json["error"] == "Not Found"  # type: ignore[index]
+    assert response.json["error"] == "Not Found"
 
 
-def test_create_answers_201_with_an_admin_key_then_409(client: FlaskClient) -> None:
+def test_create_answers_201_with_an_admin_key_then_409(client: Client) -> None:
     response = client.get("/create/site.one/home?value=41")
     assert response.status_code == 201
     body = response.json
@@ -101,7 +102,7 @@ def test_create_answers_201_with_an_admin_key_then_409(client: FlaskClient) -> N
 
 
 @pytest.mark.parametrize("how", ["json", "form", "query"])
-def test_post_create_takes_json_form_or_query(client: FlaskClient, how: str) -> None:
+def test_post_create_takes_json_form_or_query(client: Client, how: str) -> None:
     fields = {"namespace": "site.one", "key": f"by-{how}", "value": "7"}
     response = {
         "json": lambda: client.post("/create", json=fields),
@@ -112,16 +113,14 @@ def test_post_create_takes_json_form_or_query(client: FlaskClient, how: str) -> 
     assert client.get(f"/get/site.one/by-{how}").json == {"value": 7}
 
 
-def test_post_create_makes_up_missing_names(client: FlaskClient) -> None:
+def test_post_create_makes_up_missing_names(client: Client) -> None:
     body = client.post("/create").json
     assert body is not None
     assert body["namespace"] == "default"
     assert client.get(f"/get/default/{body['key']}").json == {"value": 0}
 
 
-def test_admin_key_is_stored_only_as_a_hash(
-    client: FlaskClient, backend_redis: redis.Redis
-) -> None:
+def test_admin_key_is_stored_only_as_a_hash(client: Client, backend_redis: redis.Redis) -> None:
     admin_key = created(client)
     stored = backend_redis.hgetall("pt:{site.one}:c:home")
     assert admin_key not in stored.values()
@@ -129,7 +128,7 @@ def test_admin_key_is_stored_only_as_a_hash(
 
 
 @pytest.mark.parametrize("send", ["header", "query"])
-def test_set_with_the_admin_key(client: FlaskClient, send: str) -> None:
+def test_set_with_the_admin_key(client: Client, send: str) -> None:
     admin_key = created(client)
     if send == "header":
         response = client.post("/set/site.one/home?value=100", headers=bearer(admin_key))
@@ -138,7 +137,7 @@ def test_set_with_the_admin_key(client: FlaskClient, send: str) -> None:
     assert response.json == {"old_value": 5, "value": 100}
 
 
-def test_update_adds_a_signed_amount(client: FlaskClient) -> None:
+def test_update_adds_a_signed_amount(client: Client) -> None:
     admin_key = created(client)
     assert client.post("/update/site.one/home?amount=-7", headers=bearer(admin_key)).json == {
         "value": -2
@@ -155,14 +154,14 @@ def test_update_adds_a_signed_amount(client: FlaskClient) -> None:
         ("/set/site.one/home?value=ten", "must be an integer from"),
     ],
 )
-def test_bad_numbers_are_400(client: FlaskClient, path: str, message: str) -> None:
+def test_bad_numbers_are_400(client: Client, path: str, message: str) -> None:
     admin_key = created(client)
     response = client.post(path, headers=bearer(admin_key))
     assert response.status_code == 400
-    assert message in response.json["message"]  # type: ignore[index]
+    assert message in response.json["message"]
 
 
-def test_overflow_is_400_and_changes_nothing(client: FlaskClient) -> None:
+def test_overflow_is_400_and_changes_nothing(client: Client) -> None:
     admin_key = created(client, "/create/site.one/home?value=9223372036854775807")
     assert client.get("/hit/site.one/home").status_code == 400
     response = client.post("/update/site.one/home?amount=1", headers=bearer(admin_key))
@@ -170,7 +169,7 @@ def test_overflow_is_400_and_changes_nothing(client: FlaskClient) -> None:
     assert client.get("/get/site.one/home").json == {"value": 9223372036854775807}
 
 
-def test_wrong_or_missing_admin_key_is_401(client: FlaskClient) -> None:
+def test_wrong_or_missing_admin_key_is_401(client: Client) -> None:
     created(client)
     wrong = client.post("/reset/site.one/home", headers=bearer("not-the-key"))
     assert wrong.status_code == 401
@@ -180,32 +179,32 @@ def test_wrong_or_missing_admin_key_is_401(client: FlaskClient) -> None:
 
 
 def test_counter_created_by_a_hit_has_no_admin_key_so_admin_calls_are_403(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     client.get("/hit/site.one/home")
     for path in ("/set/site.one/home?value=3", "/reset/site.one/home", "/delete/site.one/home"):
         assert client.post(path, headers=bearer("anything")).status_code == 403
 
 
-def test_admin_calls_on_a_missing_counter_are_404(client: FlaskClient) -> None:
+def test_admin_calls_on_a_missing_counter_are_404(client: Client) -> None:
     assert client.post("/reset/site.one/none", headers=bearer("k")).status_code == 404
 
 
 def test_reset_keeps_history_and_delete_removes_everything(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     admin_key = created(client)
     client.get("/hit/site.one/home")
     reset = client.post("/reset/site.one/home", headers=bearer(admin_key))
     assert reset.json == {"old_value": 6, "value": 0}
-    assert client.get("/history/site.one/home?days=1").json["days"][0]["hits"] == 1  # type: ignore[index]
+    assert client.get("/history/site.one/home?days=1").json["days"][0]["hits"] == 1
     deleted = client.post("/delete/site.one/home", headers=bearer(admin_key))
     assert deleted.json == {"deleted": True, "old_value": 0}
     assert client.get("/get/site.one/home").status_code == 404
     assert backend_redis.keys("pt:{site.one}:[chu]:home*") == []
 
 
-def test_info_describes_the_counter(client: FlaskClient) -> None:
+def test_info_describes_the_counter(client: Client) -> None:
     created(client)
     client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": "192.0.2.1"})
     client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": "192.0.2.2"})
@@ -220,17 +219,17 @@ def test_info_describes_the_counter(client: FlaskClient) -> None:
 
 
 def test_every_key_a_hit_writes_expires_and_shares_one_hash_slot(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     client.get("/hit/site.one/home")
-    written = backend_redis.keys("pt:{site.one}:*")
+    written = cast(list[str], backend_redis.keys("pt:{site.one}:*"))
     assert len(written) == 5
     assert all(backend_redis.ttl(name) > 0 for name in written)
     assert {key_slot(name.encode()) for name in written} == {key_slot(b"site.one")}
 
 
 def test_lifetimes_are_renewed_by_the_first_hit_of_each_hour(
-    client: FlaskClient, backend_redis: redis.Redis, clock: Clock
+    client: Client, backend_redis: redis.Redis, clock: Clock
 ) -> None:
     client.get("/hit/site.one/home")
     counter, totals = "pt:{site.one}:c:home", "pt:{site.one}:totals"
@@ -246,7 +245,7 @@ def test_lifetimes_are_renewed_by_the_first_hit_of_each_hour(
 
 
 def test_a_counter_deleted_and_hit_again_in_the_same_hour_expires(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     key = created(client)
     client.get("/hit/site.one/home")
@@ -257,12 +256,12 @@ def test_a_counter_deleted_and_hit_again_in_the_same_hour_expires(
     assert all(backend_redis.ttl(name) > 0 for name in written)
 
 
-def test_history_counts_hits_and_unique_visitors_per_day(client: FlaskClient, clock: Clock) -> None:
+def test_history_counts_hits_and_unique_visitors_per_day(client: Client, clock: Clock) -> None:
     for address in ("192.0.2.1", "192.0.2.1", "192.0.2.2"):
         client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": address})
     clock.now += timedelta(days=1)
     client.get("/hit/site.one/home", environ_base={"REMOTE_ADDR": "192.0.2.9"})
-    days = client.get("/history/site.one/home?days=3").json["days"]  # type: ignore[index]
+    days = client.get("/history/site.one/home?days=3").json["days"]
     assert [(d["date"], d["hits"], d["unique"]) for d in days] == [
         (day(START, -1), 0, 0),
         (day(START), 3, 2),
@@ -270,38 +269,36 @@ def test_history_counts_hits_and_unique_visitors_per_day(client: FlaskClient, cl
     ]
 
 
-def test_history_regroups_hours_into_the_days_of_a_time_zone(
-    client: FlaskClient, clock: Clock
-) -> None:
+def test_history_regroups_hours_into_the_days_of_a_time_zone(client: Client, clock: Clock) -> None:
     # 22:30 UTC is 08:30 or 09:30 on the next day in Sydney (UTC+10, or +11 in summer).
     client.get("/hit/site.one/home")
     clock.now = START.replace(hour=2)  # 12:00 or 13:00 on the same day in Sydney
     client.get("/hit/site.one/home")
     clock.now = START + timedelta(hours=1)
     tz = client.get("/history/site.one/home?days=2&tz=Australia/Sydney").json
-    assert [(d["date"], d["hits"]) for d in tz["days"]] == [  # type: ignore[index]
+    assert [(d["date"], d["hits"]) for d in tz["days"]] == [
         (day(START), 1),
         (day(START, 1), 1),
     ]
-    assert tz["days"][1]["unique_is_upper_bound"] is True  # type: ignore[index]
+    assert tz["days"][1]["unique_is_upper_bound"] is True
 
 
 @pytest.mark.parametrize(
     "query", ["days=0", "days=100000", "days=two", "tz=Mars/Olympus", "tz=../etc"]
 )
-def test_bad_history_queries_are_400(client: FlaskClient, query: str) -> None:
+def test_bad_history_queries_are_400(client: Client, query: str) -> None:
     client.get("/hit/site.one/home")
     assert client.get(f"/history/site.one/home?{query}").status_code == 400
 
 
-def test_stats_add_up_counters_namespaces_and_hits(client: FlaskClient) -> None:
+def test_stats_add_up_counters_namespaces_and_hits(client: Client) -> None:
     for path in ("/hit/site.one/a-page", "/hit/site.one/a-page", "/hit/site.two/b-page"):
         client.get(path)
     assert client.get("/stats").json == {"counters": 2, "namespaces": 2, "hits": 3}
 
 
 def test_stats_walk_the_keys_at_most_once_a_minute(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     client.get("/hit/site.one/a-page")
     assert client.get("/stats").json == {"counters": 1, "namespaces": 1, "hits": 1}
@@ -321,4 +318,4 @@ def test_concurrent_hits_on_one_counter_are_each_counted_once(app: Flask) -> Non
     threads, hits_each = 8, 100
     statuses = get_concurrently(app, "/hit/site.one/hot", threads, hits_each)
     assert statuses == [200] * threads * hits_each
-    assert app.test_client().get("/get/site.one/hot").json == {"value": threads * hits_each}
+    assert client_of(app).get("/get/site.one/hot").json == {"value": threads * hits_each}

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 import redis
 from flask import Flask
-from flask.testing import FlaskClient
 
 from page_tracker.extensions import CLOCK, METRICS, REDIS
 from page_tracker.services import sessions, sites
+from test.client import Client, client_of
 from test.clock import Clock, day
 from test.conftest import MakeApp
 from test.integration.test_analytics import ADMIN, CHROME, NOW, add_site, view
@@ -37,27 +37,27 @@ def app(make_app: MakeApp) -> Flask:
     return app
 
 
-def csrf_token(client: FlaskClient, path: str = "/dashboard/login") -> str:
+def csrf_token(client: Client, path: str = "/dashboard/login") -> str:
     match = CSRF.search(client.get(path).text)
     assert match is not None
     return match.group(1)
 
 
-def sign_in(client: FlaskClient, token: str = "s3rver-admin-token") -> None:  # noqa: S107
+def sign_in(client: Client, token: str = "s3rver-admin-token") -> None:  # noqa: S107
     answer = client.post(
         "/dashboard/login", data={"token": token, "csrf_token": csrf_token(client)}
     )
     assert answer.status_code == 302, answer.text
 
 
-def test_pages_need_a_signed_in_token(client: FlaskClient) -> None:
+def test_pages_need_a_signed_in_token(client: Client) -> None:
     answer = client.get("/dashboard/sites/blog")
     assert answer.status_code == 302
     assert answer.headers["Location"].startswith("/dashboard/login")
 
 
 def test_signing_in_sets_a_strict_cookie_and_lists_sites_and_counters(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     add_site(client)
     client.get("/hit/site.one/home")
@@ -73,8 +73,8 @@ def test_signing_in_sets_a_strict_cookie_and_lists_sites_and_counters(
     assert 'href="/dashboard/counters/site.one/home"' in home
 
 
-def test_the_cookie_is_secure_over_https(client: FlaskClient) -> None:
-    secure = client.application.test_client()
+def test_the_cookie_is_secure_over_https(client: Client) -> None:
+    secure = client_of(client.application)
     page = secure.get("/dashboard/login", base_url="https://tracker.test")
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
     form = {"token": "s3rver-admin-token", "csrf_token": token}
@@ -85,7 +85,7 @@ def test_the_cookie_is_secure_over_https(client: FlaskClient) -> None:
     assert "Secure" in answer.headers["Set-Cookie"]
 
 
-def test_forms_without_the_csrf_token_are_refused(client: FlaskClient) -> None:
+def test_forms_without_the_csrf_token_are_refused(client: Client) -> None:
     assert client.post("/dashboard/login", data={"token": "s3rver-admin-token"}).status_code == 400
     sign_in(client)
     add_site(client)
@@ -93,7 +93,7 @@ def test_forms_without_the_csrf_token_are_refused(client: FlaskClient) -> None:
     assert client.post("/dashboard/logout").status_code == 400
 
 
-def test_a_wrong_token_is_refused(client: FlaskClient) -> None:
+def test_a_wrong_token_is_refused(client: Client) -> None:
     answer = client.post(
         "/dashboard/login", data={"token": "nope", "csrf_token": csrf_token(client)}
     )
@@ -101,7 +101,7 @@ def test_a_wrong_token_is_refused(client: FlaskClient) -> None:
     assert "not an admin or read token" in answer.text
 
 
-def test_every_page_sends_the_security_headers(client: FlaskClient) -> None:
+def test_every_page_sends_the_security_headers(client: Client) -> None:
     for path in ("/dashboard/login", "/dashboard/sites/blog"):
         headers = client.get(path).headers
         csp = headers["Content-Security-Policy"]
@@ -112,7 +112,7 @@ def test_every_page_sends_the_security_headers(client: FlaskClient) -> None:
         assert headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_the_site_page_shows_the_figures_of_the_stats_api(client: FlaskClient) -> None:
+def test_the_site_page_shows_the_figures_of_the_stats_api(client: Client) -> None:
     add_site(client)
     view(client, referrer="https://news.example.org/")
     view(client, "https://example.com/b", ip="192.0.2.7")
@@ -133,7 +133,7 @@ def test_the_site_page_shows_the_figures_of_the_stats_api(client: FlaskClient) -
     assert client.get("/dashboard/sites/nosuchsite").status_code == 404
 
 
-def test_a_read_token_sees_its_site_only(client: FlaskClient) -> None:
+def test_a_read_token_sees_its_site_only(client: Client) -> None:
     add_site(client)
     client.post("/api/sites", json={"name": "shop", "domains": ["shop.test"]}, headers=ADMIN)
     token = client.post("/api/sites/blog/tokens", headers=ADMIN).json["token"]
@@ -145,7 +145,7 @@ def test_a_read_token_sees_its_site_only(client: FlaskClient) -> None:
 
 
 def test_share_links_sign_in_to_one_site_and_stop_working_when_revoked(
-    client: FlaskClient, app: Flask
+    client: Client, app: Flask
 ) -> None:
     add_site(client)
     sign_in(client)
@@ -156,7 +156,7 @@ def test_share_links_sign_in_to_one_site_and_stop_working_when_revoked(
     shared = re.search(r"New link, shown once: <code>http://localhost(/dashboard/share/[^<]+)</code>",
                        page).group(1)  # type: ignore[union-attr]  # fmt: skip
     assert "New link" not in client.get(link).text
-    friend = app.test_client()
+    friend = client_of(app)
     assert friend.get(shared).status_code == 200  # asks first
     assert friend.get("/dashboard/sites/blog").status_code == 302
     opened = friend.post(shared, data={"csrf_token": csrf_token(friend, shared)})
@@ -169,15 +169,15 @@ def test_share_links_sign_in_to_one_site_and_stop_working_when_revoked(
     assert friend.get(shared).status_code == 404
 
 
-def test_live_updates_stream_each_counted_view(client: FlaskClient, app: Flask) -> None:
+def test_live_updates_stream_each_counted_view(client: Client, app: Flask) -> None:
     add_site(client)
     sign_in(client)
     stream = client.get("/dashboard/sites/blog/live", buffered=False)
     assert stream.mimetype == "text/event-stream"
-    chunks = iter(stream.response)  # type: ignore[arg-type]
+    chunks = iter(stream.response)
     assert next(chunks) == b"retry: 2000\nevent: ready\ndata: live\n\n"
     # The subscription is made: another client's view is announced on it.
-    sender = threading.Timer(0.2, lambda: view(app.test_client(), agent=CHROME))
+    sender = threading.Timer(0.2, lambda: view(client_of(app), agent=CHROME))
     sender.start()
     assert next(chunks) == b"event: views\ndata: 1\n\n"
     sender.join()
@@ -196,12 +196,12 @@ def streams(app: Flask) -> tuple[float, float]:
     )
 
 
-def test_a_busy_worker_sends_browsers_to_polling(client: FlaskClient, app: Flask) -> None:
+def test_a_busy_worker_sends_browsers_to_polling(client: Client, app: Flask) -> None:
     add_site(client)
     sign_in(client)
     assert streams(app) == (0, 0)
     first = client.get("/dashboard/sites/blog/live", buffered=False)
-    next(iter(first.response))  # type: ignore[arg-type]
+    next(iter(first.response))
     assert streams(app) == (1, 0)
     busy = client.get("/dashboard/sites/blog/live")
     assert busy.status_code == 200  # an error status would show as an error in the console
@@ -213,7 +213,7 @@ def test_a_busy_worker_sends_browsers_to_polling(client: FlaskClient, app: Flask
     assert figures == {"totals": {"views": 0, "visitors": 0, "bots": 0}, "now": 0}
 
 
-def test_visitors_now_count_the_last_five_minutes(client: FlaskClient, app: Flask) -> None:
+def test_visitors_now_count_the_last_five_minutes(client: Client, app: Flask) -> None:
     add_site(client)
     sign_in(client)
     view(client)
@@ -223,7 +223,7 @@ def test_visitors_now_count_the_last_five_minutes(client: FlaskClient, app: Flas
     assert client.get("/dashboard/sites/blog/figures.json").json["now"] == 0
 
 
-def test_counter_and_snippet_pages(client: FlaskClient) -> None:
+def test_counter_and_snippet_pages(client: Client) -> None:
     add_site(client)
     client.get("/hit/site.one/home")
     sign_in(client)
@@ -236,7 +236,7 @@ def test_counter_and_snippet_pages(client: FlaskClient) -> None:
 
 
 def test_a_share_link_never_replaces_a_session_without_asking(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     sign_in(client)
@@ -249,7 +249,7 @@ def test_a_share_link_never_replaces_a_session_without_asking(
 
 
 def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     sign_in(client)
@@ -260,13 +260,13 @@ def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(
     assert cookie.value not in stored  # Redis holds a hash of the id, not the id
     client.post("/dashboard/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
     assert backend_redis.keys("pt:session:*") == []
-    thief = client.application.test_client()
+    thief = client_of(client.application)
     thief.set_cookie("session", cookie.value)
     assert thief.get("/dashboard/sites/blog").status_code == 302
 
 
 def test_a_session_ends_when_idle_or_after_its_lifetime(
-    client: FlaskClient, app: Flask, backend_redis: redis.Redis
+    client: Client, app: Flask, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     sign_in(client)
@@ -279,7 +279,7 @@ def test_a_session_ends_when_idle_or_after_its_lifetime(
     assert client.get("/dashboard/sites/blog").status_code == 302
 
 
-def test_signed_in_pages_and_the_csv_are_never_cached(client: FlaskClient) -> None:
+def test_signed_in_pages_and_the_csv_are_never_cached(client: Client) -> None:
     add_site(client)
     view(client)
     sign_in(client)
@@ -295,7 +295,7 @@ def test_signed_in_pages_and_the_csv_are_never_cached(client: FlaskClient) -> No
         assert client.get(path, headers=ADMIN).headers["Cache-Control"] == "no-store", path
 
 
-def test_revoking_a_share_link_takes_only_that_sites_share_links(client: FlaskClient) -> None:
+def test_revoking_a_share_link_takes_only_that_sites_share_links(client: Client) -> None:
     add_site(client)
     sign_in(client)
     ingest = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
@@ -317,7 +317,7 @@ def first_run(make_app: MakeApp) -> Flask:
 def test_a_sign_in_link_signs_in_as_admin_once(first_run: Flask) -> None:
     secret = sessions.make_link(first_run.extensions[REDIS])
     link = f"/dashboard/sign-in/{secret}"
-    browser = first_run.test_client()
+    browser = client_of(first_run)
     page = browser.get(link)
     assert page.status_code == 200
     assert browser.get("/dashboard/").status_code == 302  # opening the page signs nobody in
@@ -327,7 +327,7 @@ def test_a_sign_in_link_signs_in_as_admin_once(first_run: Flask) -> None:
     home = browser.get("/dashboard/")
     assert home.status_code == 200
     assert "Create an admin token" in home.text
-    other = first_run.test_client()
+    other = client_of(first_run)
     assert other.get(link).status_code == 404  # used up
     assert "used already or has expired" in other.get(link).text
     assert other.post(link, data={"csrf_token": csrf_token(other)}).status_code == 404
@@ -336,14 +336,14 @@ def test_a_sign_in_link_signs_in_as_admin_once(first_run: Flask) -> None:
 def test_a_link_sign_in_creates_an_admin_token_that_works(first_run: Flask) -> None:
     secret = sessions.make_link(first_run.extensions[REDIS])
     link = f"/dashboard/sign-in/{secret}"
-    browser = first_run.test_client()
+    browser = client_of(first_run)
     browser.post(link, data={"csrf_token": csrf_token(browser, link)})
     form = {"scope": "admin", "csrf_token": csrf_token(browser, "/dashboard/")}
     made = browser.post("/dashboard/tokens", data=form)
     assert made.status_code == 200
     token = html.unescape(re.search(r'<code id="token">([^<]+)</code>', made.text).group(1))  # type: ignore[union-attr]
     assert sites.has_admin_token(first_run.extensions[REDIS])
-    later = first_run.test_client()
+    later = client_of(first_run)
     sign_in(later, token)
     assert later.get("/dashboard/").status_code == 200
     assert "Create an admin token" not in later.get("/dashboard/").text
@@ -359,16 +359,16 @@ def test_a_sign_in_link_lasts_a_day(first_run: Flask) -> None:
     assert 0 < client.ttl(name) <= 24 * 3600
 
 
-def test_only_an_admin_creates_admin_tokens(client: FlaskClient) -> None:
+def test_only_an_admin_creates_admin_tokens(client: Client) -> None:
     add_site(client)
     made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
-    sign_in(client, made.json["token"])  # type: ignore[index]
+    sign_in(client, made.json["token"])
     form = {"scope": "admin", "csrf_token": csrf_token(client, "/dashboard/")}
     refused = client.post("/dashboard/tokens", data=form)
     assert refused.status_code == 403
 
 
-def test_an_admin_adds_a_site_with_the_form(client: FlaskClient) -> None:
+def test_an_admin_adds_a_site_with_the_form(client: Client) -> None:
     sign_in(client)
     form = {
         "name": "shop",
@@ -402,7 +402,7 @@ def test_an_admin_adds_a_site_with_the_form(client: FlaskClient) -> None:
     ],
 )
 def test_the_site_form_shows_an_error_beside_its_field(
-    client: FlaskClient, field: str, value: str, said: str
+    client: Client, field: str, value: str, said: str
 ) -> None:
     sign_in(client)
     form = {
@@ -422,7 +422,7 @@ def test_the_site_form_shows_an_error_beside_its_field(
     assert client.application.extensions[REDIS].exists("pt:site:shop") == 0
 
 
-def test_a_site_name_is_taken_once(client: FlaskClient) -> None:
+def test_a_site_name_is_taken_once(client: Client) -> None:
     add_site(client)
     sign_in(client)
     form = {
@@ -436,9 +436,7 @@ def test_a_site_name_is_taken_once(client: FlaskClient) -> None:
     assert "site blog already exists" in refused.text
 
 
-def test_an_admin_creates_and_revokes_tokens_with_the_forms(
-    client: FlaskClient, app: Flask
-) -> None:
+def test_an_admin_creates_and_revokes_tokens_with_the_forms(client: Client, app: Flask) -> None:
     add_site(client)
     sign_in(client)
     form = {"scope": "read", "site": "blog"}
@@ -448,7 +446,7 @@ def test_an_admin_creates_and_revokes_tokens_with_the_forms(
     token = re.search(r'<code id="token">([^<]+)</code>', made.text).group(1)  # type: ignore[union-attr]
     listed = client.get("/dashboard/tokens").text
     (token_id,) = re.findall(r'aria-label="Revoke ([0-9a-f]+)"', listed)
-    reader = app.test_client()
+    reader = client_of(app)
     sign_in(reader, token)
     assert reader.get("/dashboard/sites/blog").status_code == 200
     revoke = f"/dashboard/tokens/{token_id}/revoke"
@@ -460,7 +458,7 @@ def test_an_admin_creates_and_revokes_tokens_with_the_forms(
     assert again.status_code == 404
 
 
-def test_the_token_form_shows_what_is_wrong(client: FlaskClient) -> None:
+def test_the_token_form_shows_what_is_wrong(client: Client) -> None:
     sign_in(client)
     form = {"scope": "read", "site": "", "csrf_token": csrf_token(client, "/dashboard/tokens")}
     refused = client.post("/dashboard/tokens", data=form)
@@ -472,15 +470,15 @@ def test_the_token_form_shows_what_is_wrong(client: FlaskClient) -> None:
     assert "scope must be one of" in refused.text
 
 
-def test_only_an_admin_sees_the_admin_forms(client: FlaskClient) -> None:
+def test_only_an_admin_sees_the_admin_forms(client: Client) -> None:
     add_site(client)
     made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
-    sign_in(client, made.json["token"])  # type: ignore[index]
+    sign_in(client, made.json["token"])
     for path in ("/dashboard/new-site", "/dashboard/tokens"):
         assert client.get(path).status_code == 403
 
 
-def test_an_admin_changes_a_sites_settings(client: FlaskClient) -> None:
+def test_an_admin_changes_a_sites_settings(client: Client) -> None:
     add_site(client)
     sign_in(client)
     settings = "/dashboard/sites/blog/settings"
@@ -509,7 +507,7 @@ def test_an_admin_changes_a_sites_settings(client: FlaskClient) -> None:
 
 
 def test_deleting_a_site_takes_its_name_typed_and_leaves_a_namespace_alone(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     add_site(client)
     redis_client = client.application.extensions[REDIS]
@@ -517,7 +515,7 @@ def test_deleting_a_site_takes_its_name_typed_and_leaves_a_namespace_alone(
     # A counter namespace of the same name as the site: its keys share the site's hash tag.
     assert client.get("/hit/blog/kept").json == {"value": 1}
     view(client, "https://example.com/")
-    assert client.get("/api/sites/blog/stats", headers=ADMIN).json["totals"]["views"] == 1  # type: ignore[index]
+    assert client.get("/api/sites/blog/stats", headers=ADMIN).json["totals"]["views"] == 1
     sign_in(client)
     delete = "/dashboard/sites/blog/delete"
     settings = "/dashboard/sites/blog/settings"
@@ -537,11 +535,11 @@ def test_deleting_a_site_takes_its_name_typed_and_leaves_a_namespace_alone(
     assert redis_client.keys("pt:{blog}:a:*") == []
     assert redis_client.keys("pt:{blog}:inbox*") == []
     assert client.get("/get/blog/kept").json == {"value": 1}  # the counter is not the site's
-    reader = {"Authorization": f"Bearer {made.json['token']}"}  # type: ignore[index]
+    reader = {"Authorization": f"Bearer {made.json['token']}"}
     assert client.get("/api/sites/blog/stats", headers=reader).status_code == 401
 
 
-def test_an_admin_adds_a_counter_and_sees_its_admin_key_once(client: FlaskClient) -> None:
+def test_an_admin_adds_a_counter_and_sees_its_admin_key_once(client: Client) -> None:
     sign_in(client)
     new = "/dashboard/new-counter"
     form = {"namespace": "docs", "key": "readme", "value": "41"}
@@ -571,7 +569,7 @@ def test_an_admin_adds_a_counter_and_sees_its_admin_key_once(client: FlaskClient
     ],
 )
 def test_the_counter_form_shows_an_error_beside_its_field(
-    client: FlaskClient, field: str, value: str, said: str
+    client: Client, field: str, value: str, said: str
 ) -> None:
     sign_in(client)
     new = "/dashboard/new-counter"
@@ -584,7 +582,7 @@ def test_the_counter_form_shows_an_error_beside_its_field(
     assert client.get("/get/docs/readme").status_code == 404
 
 
-def test_an_admin_sets_and_resets_a_counter_from_its_page(client: FlaskClient) -> None:
+def test_an_admin_sets_and_resets_a_counter_from_its_page(client: Client) -> None:
     for _ in range(3):
         client.get("/hit/docs/readme")
     sign_in(client)
@@ -612,7 +610,7 @@ def test_an_admin_sets_and_resets_a_counter_from_its_page(client: FlaskClient) -
 
 
 def test_home_shows_each_sites_figures_over_the_range_and_counter_totals(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     add_site(client)
     add_site(client, name="shop", domains=["shop.test"])
@@ -635,12 +633,12 @@ def test_home_shows_each_sites_figures_over_the_range_and_counter_totals(
     assert client.get("/dashboard/?range=forever").status_code == 404
 
 
-def test_a_read_token_sees_its_site_alone_on_home(client: FlaskClient) -> None:
+def test_a_read_token_sees_its_site_alone_on_home(client: Client) -> None:
     add_site(client)
     add_site(client, name="shop", domains=["shop.test"])
     client.get("/hit/docs/readme")
     made = client.post("/api/sites/blog/tokens", json={"scope": "read"}, headers=ADMIN)
-    sign_in(client, made.json["token"])  # type: ignore[index]
+    sign_in(client, made.json["token"])
     home = client.get("/dashboard/").text
     assert ">blog</a>" in home
     assert ">shop</a>" not in home

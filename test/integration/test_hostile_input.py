@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
-from flask.testing import FlaskClient
 
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer
@@ -17,6 +16,7 @@ from page_tracker.services import idempotency
 from page_tracker.services.ingest import plans
 from page_tracker.services.ingest.events import MAX_PAGE
 from page_tracker.web.admin import MAX_IMPORT_BYTES
+from test.client import Client, client_of
 from test.integration.test_analytics import ADMIN, CHROME, add_site, app, clock, stats, view
 
 __all__ = ["app", "clock"]  # fixtures, used by name
@@ -24,7 +24,7 @@ __all__ = ["app", "clock"]  # fixtures, used by name
 SURROGATE = "\\ud800"  # as JSON escapes it: the text a hostile client sends
 
 
-def beacon(client: FlaskClient, body: str) -> Any:
+def beacon(client: Client, body: str) -> Any:
     return client.post("/api/event", data=body, content_type="text/plain",
                        headers={"User-Agent": CHROME})  # fmt: skip
 
@@ -38,7 +38,7 @@ def beacon(client: FlaskClient, body: str) -> Any:
     ],
 )
 def test_a_lone_surrogate_is_refused_and_the_site_goes_on_counting(
-    client: FlaskClient, fields: str
+    client: Client, fields: str
 ) -> None:
     add_site(client)
     answer = beacon(client, f'{{"site": "blog", {fields}}}')
@@ -64,14 +64,14 @@ def test_a_lone_surrogate_is_refused_and_the_site_goes_on_counting(
     "body", ["[" * 100_000 + "]" * 100_000, '{"site": "blog", "url": NaN}', '[{"a": Infinity}]']
 )
 def test_json_too_deep_or_with_constants_is_400(
-    client: FlaskClient, path: str, content_type: str, body: str
+    client: Client, path: str, content_type: str, body: str
 ) -> None:
     answer = client.post(path, data=body, content_type=content_type, headers=ADMIN)
     assert answer.status_code in (400, 413)
     assert answer.json["message"]
 
 
-def test_a_bad_timestamp_is_its_events_error_not_the_batchs(client: FlaskClient) -> None:
+def test_a_bad_timestamp_is_its_events_error_not_the_batchs(client: Client) -> None:
     add_site(client)
     events = [{"site": "blog", "url": "/ok"}] + [
         {"site": "blog", "url": "/bad", "timestamp": bad} for bad in (1e20, -1e20, -5)
@@ -96,20 +96,20 @@ def test_a_bad_timestamp_is_its_events_error_not_the_batchs(client: FlaskClient)
     ],
 )  # fmt: skip
 def test_imports_say_which_line_is_wrong(
-    client: FlaskClient, body: str, content_type: str, message: str
+    client: Client, body: str, content_type: str, message: str
 ) -> None:
     answer = client.post("/import", data=body, content_type=content_type, headers=ADMIN)
     assert answer.status_code == 400
     assert message in answer.json["message"]
 
 
-def test_csv_rows_may_end_in_a_bare_carriage_return(client: FlaskClient) -> None:
+def test_csv_rows_may_end_in_a_bare_carriage_return(client: Client) -> None:
     answer = client.post("/import", data="ns.one,kkk,1\rns.one,lll,2\r", content_type="text/csv",
                          headers=ADMIN)  # fmt: skip
     assert answer.json == {"imported": 2, "skipped": 0}
 
 
-def test_a_chunked_import_is_held_to_the_limit(client: FlaskClient) -> None:
+def test_a_chunked_import_is_held_to_the_limit(client: Client) -> None:
     body = io.BytesIO(b"ns.one,kkk,1\n" * (MAX_IMPORT_BYTES // 13 + 1))
     # A chunked body has no Content-Length: the server marks where it ends instead.
     answer = client.post("/import", input_stream=body, content_type="text/csv",
@@ -119,7 +119,7 @@ def test_a_chunked_import_is_held_to_the_limit(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("path", ["/create", "/dashboard/login", "/api/sites"])
-def test_large_bodies_are_refused_before_they_are_parsed(client: FlaskClient, path: str) -> None:
+def test_large_bodies_are_refused_before_they_are_parsed(client: Client, path: str) -> None:
     big = json.dumps({"name": "blog", "pad": "x" * 200_000})
     answer = client.post(path, data=big, content_type="application/json", headers=ADMIN)
     assert answer.status_code == 413
@@ -131,7 +131,7 @@ def test_large_bodies_are_refused_before_they_are_parsed(client: FlaskClient, pa
 @pytest.mark.parametrize(
     "target", ["/dashboard%0d%0aX:y", "//evil.test/", "https://evil.test/", "/dashboard\x7f"]
 )
-def test_sign_in_goes_back_only_to_plain_dashboard_pages(client: FlaskClient, target: str) -> None:
+def test_sign_in_goes_back_only_to_plain_dashboard_pages(client: Client, target: str) -> None:
     page = client.get("/dashboard/login").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     answer = client.post(f"/dashboard/login?next={target}",
@@ -141,7 +141,7 @@ def test_sign_in_goes_back_only_to_plain_dashboard_pages(client: FlaskClient, ta
 
 
 def test_csv_cells_never_start_a_formula_and_referrers_are_host_names(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     add_site(client)
     view(client, "https://example.com/?utm_source=%3DHYPERLINK(%22x%22)",
@@ -156,14 +156,14 @@ def test_csv_cells_never_start_a_formula_and_referrers_are_host_names(
     assert referrers == {"(invalid)", "b\u00fccher.test", "::1"}
 
 
-def test_origin_headers_are_capped_before_any_cache(client: FlaskClient) -> None:
+def test_origin_headers_are_capped_before_any_cache(client: Client) -> None:
     add_site(client)
     answer = view(client, headers={"Origin": "https://" + "a" * 60_000 + ".test"})
     assert answer.status_code == 400
     assert "Origin" in answer.json["message"]
 
 
-def test_only_a_read_token_may_come_in_the_query_string(client: FlaskClient) -> None:
+def test_only_a_read_token_may_come_in_the_query_string(client: Client) -> None:
     add_site(client)
     ingest = client.post("/api/sites/blog/tokens", json={"scope": "ingest"}, headers=ADMIN).json
     read = client.post("/api/sites/blog/tokens", headers=ADMIN).json
@@ -174,7 +174,7 @@ def test_only_a_read_token_may_come_in_the_query_string(client: FlaskClient) -> 
     assert client.get(f"/api/sites/blog/stats?token={read['token']}").status_code == 200
 
 
-def test_browsers_may_not_send_tokens_across_origins(client: FlaskClient) -> None:
+def test_browsers_may_not_send_tokens_across_origins(client: Client) -> None:
     asked = {"Origin": "https://evil.test", "Access-Control-Request-Method": "POST"}
     batch = client.options("/api/events", headers=asked)
     assert "Access-Control-Allow-Origin" not in batch.headers
@@ -196,7 +196,7 @@ def test_browsers_may_not_send_tokens_across_origins(client: FlaskClient) -> Non
     ],
 )
 def test_sites_name_real_domains_and_places(
-    client: FlaskClient, settings: dict[str, Any], status: int
+    client: Client, settings: dict[str, Any], status: int
 ) -> None:
     body = {"name": "blog", "domains": ["example.com"], **settings}
     assert client.post("/api/sites", json=body, headers=ADMIN).status_code == status
@@ -212,7 +212,7 @@ def test_beacons_and_pixels_spend_their_own_budget(
     redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
     app = limited_app(redis_server, VIEW_RATE_LIMIT="3/minute", RATE_LIMIT="100/minute")
-    client = app.test_client()
+    client = client_of(app)
     add_site(client)
     sent = [view(client).status_code for _ in range(2)]
     same = {"REMOTE_ADDR": "192.0.2.1"}  # the address `view` sends from
@@ -231,7 +231,7 @@ def test_tokens_that_do_not_work_are_throttled_per_address(
     redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
     app = limited_app(redis_server, AUTH_FAILURE_LIMIT="3/minute")
-    client = app.test_client()
+    client = client_of(app)
     add_site(client)
     made = client.get("/create/site.one/home").json
     wrong = {"Authorization": "Bearer pt_nope_guess"}
@@ -242,14 +242,14 @@ def test_tokens_that_do_not_work_are_throttled_per_address(
     assert client.get("/api/sites/blog/stats", headers=ADMIN).status_code == 429
     right = {"Authorization": f"Bearer {made['admin_key']}"}
     assert client.post("/set/site.one/home?value=1", headers=right).status_code == 429
-    other = app.test_client()
+    other = client_of(app)
     assert other.get("/api/sites/blog/stats", headers=ADMIN,
                      environ_base={"REMOTE_ADDR": "192.0.2.99"}).status_code == 200  # fmt: skip
     app.extensions[REDIS].close()
 
 
 def test_the_server_admin_may_free_a_counter_that_was_hit_before_it_was_created(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     client.get("/hit/site.one/squat")  # made by a hit: no admin key
     assert client.get("/create/site.one/squat").status_code == 409
@@ -259,7 +259,7 @@ def test_the_server_admin_may_free_a_counter_that_was_hit_before_it_was_created(
 
 
 def test_a_day_keeps_so_many_pages_and_counts_the_rest_as_other(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(plans, "MAX_DISTINCT_PER_DAY", 3)
     add_site(client)
@@ -280,14 +280,14 @@ def test_a_day_keeps_so_many_pages_and_counts_the_rest_as_other(
     assert "(other): past the first 3 of a day" in page
 
 
-def test_long_paths_are_cut(client: FlaskClient) -> None:
+def test_long_paths_are_cut(client: Client) -> None:
     add_site(client)
     view(client, "https://example.com/" + "x" * 1900)
     (entry,) = stats(client)["pages"]
     assert entry["page"] == "/" + "x" * (MAX_PAGE - 1)
 
 
-def signed_in_page(client: FlaskClient, path: str) -> str:
+def signed_in_page(client: Client, path: str) -> str:
     page = client.get("/dashboard/login").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     client.post("/dashboard/login", data={"token": "s3rver-admin-token", "csrf_token": token})
@@ -295,7 +295,7 @@ def signed_in_page(client: FlaskClient, path: str) -> str:
 
 
 def test_a_batch_sent_again_with_its_idempotency_key_counts_once(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     events = [{"site": "blog", "url": "/a"}, {"site": "blog", "url": "/b"}, "nonsense"]
@@ -314,7 +314,7 @@ def test_a_batch_sent_again_with_its_idempotency_key_counts_once(
 
 
 def test_an_idempotency_key_must_be_sound_and_is_not_shared_while_counting(
-    client: FlaskClient, backend_redis: redis.Redis
+    client: Client, backend_redis: redis.Redis
 ) -> None:
     add_site(client)
     events = [{"site": "blog", "url": "/a"}]
@@ -334,7 +334,7 @@ def test_an_idempotency_key_must_be_sound_and_is_not_shared_while_counting(
     assert stats(client)["totals"]["views"] == 1
 
 
-def test_a_surrogate_sent_as_raw_bytes_is_refused_too(client: FlaskClient) -> None:
+def test_a_surrogate_sent_as_raw_bytes_is_refused_too(client: Client) -> None:
     add_site(client)
     body = b'{"site": "blog", "url": "https://example.com/\xed\xa0\x80"}'  # not UTF-8
     answer = client.post("/api/event", data=body, content_type="text/plain")

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
 import redis
@@ -22,6 +23,7 @@ from page_tracker.services.ingest import events, inbox, plans, visits
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
 from test import clock
+from test.client import client_of
 from test.scrape import scrape, value
 
 pytestmark = pytest.mark.dates
@@ -58,7 +60,7 @@ def test_a_record_holds_what_counting_needs_and_nothing_identifying(
 ) -> None:
     seen = visit(redis_client, "/cart", "203.0.113.9")
     inbox.queue(redis_client, seen)
-    (record,) = redis_client.lrange(keys.inbox("shop"), 0, -1)
+    (record,) = cast(list[str], redis_client.lrange(keys.inbox("shop"), 0, -1))
     assert "203.0.113.9" not in record
     assert "Mozilla" not in record
     assert inbox.decode("shop", record) == seen
@@ -91,8 +93,9 @@ def test_concurrent_drains_count_every_view_exactly_once(redis_client: redis.Red
     assert results == [True] * 4
     assert views(redis_client) == total
     assert redis_client.llen(keys.inbox("shop")) == 0
-    pages = redis_client.zrange(
-        keys.day_ranking("shop", WHEN.date(), "pages"), 0, -1, withscores=True
+    pages = cast(
+        list[tuple[str, float]],
+        redis_client.zrange(keys.day_ranking("shop", WHEN.date(), "pages"), 0, -1, withscores=True),
     )
     assert sum(score for _, score in pages) == total
     assert len(pages) == 300
@@ -172,7 +175,7 @@ def test_the_background_drainer_counts_beacons_without_a_read(
     app: Flask, redis_client: redis.Redis
 ) -> None:
     beacon = json.dumps({"site": "shop", "url": "https://shop.test/"})
-    client = app.test_client()
+    client = client_of(app)
     for _ in range(3):
         sent = client.post("/api/event", data=beacon, content_type="text/plain",
                            headers={"User-Agent": CHROME})  # fmt: skip
@@ -275,7 +278,7 @@ def test_the_drainer_thread_ends_with_its_app(redis_server: RedisServer) -> None
     before = set(threading.enumerate())
     app = create_app({"REDIS_URL": redis_server.url, "RATE_LIMIT": ""})
     beacon = json.dumps({"site": "shop", "url": "https://shop.test/"})
-    answer = app.test_client().post("/api/event", data=beacon, content_type="text/plain")
+    answer = client_of(app).post("/api/event", data=beacon, content_type="text/plain")
     # A failed answer would keep the app alive in the log's traceback, and the drainer with it.
     assert answer.status_code == 202, answer.text
     del answer

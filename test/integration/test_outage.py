@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
 
 from page_tracker.app import create_app
 from page_tracker.embedded import RedisServer, free_port
 from page_tracker.extensions import REDIS
+from test.client import Client, client_of
 
 TIMEOUT = 0.3
 # "Within about a second": a refused or stuck Redis must never hold a request much longer than
@@ -27,20 +27,20 @@ def own_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def client(own_server: RedisServer) -> Iterator[FlaskClient]:
+def client(own_server: RedisServer) -> Iterator[Client]:
     app = create_app({"REDIS_URL": own_server.url, "REDIS_TIMEOUT": TIMEOUT})
-    yield app.test_client()
+    yield client_of(app)
     app.extensions[REDIS].close()
 
 
-def timed_get(client: FlaskClient, path: str) -> tuple[int, str, float]:
+def timed_get(client: Client, path: str) -> tuple[int, str, float]:
     started = time.monotonic()
     response = client.get(path)
     return response.status_code, response.text, time.monotonic() - started
 
 
 def test_redis_stopping_mid_run_gives_fast_503s_then_recovers_without_restart(
-    client: FlaskClient, own_server: RedisServer
+    client: Client, own_server: RedisServer
 ) -> None:
     assert client.get("/").text == "This page has been seen 1 times."
     assert client.get("/").text == "This page has been seen 2 times."
@@ -58,7 +58,7 @@ def test_redis_stopping_mid_run_gives_fast_503s_then_recovers_without_restart(
 
 
 def test_a_stuck_redis_gives_503_within_the_timeout_then_recovers(
-    client: FlaskClient, own_server: RedisServer
+    client: Client, own_server: RedisServer
 ) -> None:
     assert client.get("/").status_code == 200
     assert own_server.process is not None
@@ -78,7 +78,7 @@ def test_a_stuck_redis_gives_503_within_the_timeout_then_recovers(
 
 def test_unreachable_redis_at_startup_does_not_stop_the_app(tmp_path: Path) -> None:
     app = create_app({"REDIS_URL": f"redis://127.0.0.1:{free_port()}", "REDIS_TIMEOUT": TIMEOUT})
-    client = app.test_client()
+    client = client_of(app)
     assert client.get("/healthz").status_code == 200
     response = client.get("/readyz")
     assert response.status_code == 503
@@ -92,7 +92,7 @@ def test_analytics_and_the_dashboard_answer_503_in_an_outage_and_lose_nothing(
 ) -> None:
     app = create_app({"REDIS_URL": own_server.url, "REDIS_TIMEOUT": TIMEOUT,
                       "ADMIN_TOKEN": "s3rver-admin-token", "RATE_LIMIT": ""})  # fmt: skip
-    client = app.test_client()
+    client = client_of(app)
     admin = {"Authorization": "Bearer s3rver-admin-token"}
     client.post("/api/sites", json={"name": "blog", "domains": ["example.com"]}, headers=admin)
     page = client.get("/dashboard/login").text

@@ -5,10 +5,10 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from page_tracker.app import create_app
 from page_tracker.extensions import REDIS
+from test.client import Client, client_of
 
 
 @pytest.fixture
@@ -38,5 +38,5 @@ def app(fake_redis: fakeredis.FakeRedis, app_config: dict[str, object]) -> Itera
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(app: Flask) -> Client:
+    return client_of(app)

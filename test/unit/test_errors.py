@@ -1,9 +1,9 @@
 import fakeredis
 import pytest
 from flask import Blueprint, Flask
-from flask.testing import FlaskClient
 
 from page_tracker.extensions import redis_client
+from test.client import Client
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def failing_routes(app: Flask) -> Flask:
     return app
 
 
-def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
+def test_unknown_route_is_a_json_404(client: Client) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.is_json
@@ -32,7 +32,7 @@ def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
     assert response.json["error"] == "Not Found"
 
 
-def test_wrong_method_is_a_json_405_that_lists_allowed_methods(client: FlaskClient) -> None:
+def test_wrong_method_is_a_json_405_that_lists_allowed_methods(client: Client) -> None:
     response = client.delete("/")
     assert response.status_code == 405
     assert response.is_json
@@ -40,7 +40,7 @@ def test_wrong_method_is_a_json_405_that_lists_allowed_methods(client: FlaskClie
 
 
 @pytest.mark.usefixtures("failing_routes")
-def test_unexpected_error_is_a_json_500_without_traceback(client: FlaskClient) -> None:
+def test_unexpected_error_is_a_json_500_without_traceback(client: Client) -> None:
     response = client.get("/boom")
     assert response.status_code == 500
     assert response.json == {
@@ -51,7 +51,7 @@ def test_unexpected_error_is_a_json_500_without_traceback(client: FlaskClient) -
 
 @pytest.mark.usefixtures("failing_routes")
 def test_redis_outage_on_a_json_endpoint_is_a_json_503(
-    client: FlaskClient, fake_server: fakeredis.FakeServer
+    client: Client, fake_server: fakeredis.FakeServer
 ) -> None:
     fake_server.connected = False
     response = client.get("/uses-redis")

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 from flask import Flask, request, request_started
-from flask.testing import FlaskClient
 
 from page_tracker.services import counters
+from test.client import Client
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ BEACON = '{"site": "blog", "url": "https://blog.test/"}'
     ],
 )
 def test_every_shape_of_a_hit_a_badge_or_a_beacon_skips_flask(
-    client: FlaskClient, through_flask: list[str], method: str, path: str
+    client: Client, through_flask: list[str], method: str, path: str
 ) -> None:
     response = client.open(path, method=method, data=BEACON if method == "POST" else None)
     assert response.status_code in (200, 202, 400, 404, 405)
@@ -66,13 +66,13 @@ def test_every_shape_of_a_hit_a_badge_or_a_beacon_skips_flask(
     ],
 )
 def test_every_other_request_goes_to_flask(
-    client: FlaskClient, through_flask: list[str], method: str, path: str
+    client: Client, through_flask: list[str], method: str, path: str
 ) -> None:
     client.open(path, method=method)
     assert through_flask == [path]
 
 
-def test_a_jsonp_hit_counts_with_the_same_headers(client: FlaskClient) -> None:
+def test_a_jsonp_hit_counts_with_the_same_headers(client: Client) -> None:
     plain = client.get("/hit/site.one/home")
     wrapped = client.get("/hit/site.one/home?callback=cb")
     assert plain.json == {"value": 1}
@@ -87,15 +87,15 @@ def test_a_jsonp_hit_counts_with_the_same_headers(client: FlaskClient) -> None:
 
 
 def test_a_bad_callback_is_refused_before_counting(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis
+    client: Client, fake_redis: fakeredis.FakeRedis
 ) -> None:
     response = client.get("/hit/site.one/home?callback=alert(1)")
     assert response.status_code == 400
-    assert "callback" in response.json["message"]  # type: ignore[index]
+    assert "callback" in response.json["message"]
     assert fake_redis.keys("pt:*") == []
 
 
-def test_head_answers_the_headers_of_get_without_a_body(client: FlaskClient) -> None:
+def test_head_answers_the_headers_of_get_without_a_body(client: Client) -> None:
     got = client.get("/badge/site.one/home.svg?count=false")
     head = client.head("/badge/site.one/home.svg?count=false")
     assert head.status_code == 200
@@ -105,7 +105,7 @@ def test_head_answers_the_headers_of_get_without_a_body(client: FlaskClient) -> 
 
 
 def test_options_says_what_is_allowed_and_a_beacon_may_be_preflighted(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     hit = client.options("/hit/site.one/home")
     assert set(hit.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
@@ -115,7 +115,7 @@ def test_options_says_what_is_allowed_and_a_beacon_may_be_preflighted(
     assert beacon.headers["Access-Control-Allow-Headers"] == "Content-Type"
     refused = client.delete("/hit/site.one/home")
     assert refused.status_code == 405
-    assert refused.json["error"] == "Method Not Allowed"  # type: ignore[index]
+    assert refused.json["error"] == "Method Not Allowed"
     assert "DELETE" not in refused.headers["Allow"]
 
 
@@ -125,7 +125,7 @@ def test_options_says_what_is_allowed_and_a_beacon_may_be_preflighted(
      ("/badge/site.one/home.svg?color=notacolour", "color must be a hex colour")],
 )  # fmt: skip
 def test_a_bad_name_or_option_is_a_json_400_before_counting(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis, path: str, reason: str
+    client: Client, fake_redis: fakeredis.FakeRedis, path: str, reason: str
 ) -> None:
     response = client.get(path)
     assert response.status_code == 400
@@ -135,7 +135,7 @@ def test_a_bad_name_or_option_is_a_json_400_before_counting(
 
 
 def test_an_outage_is_a_json_503_with_retry_after(
-    client: FlaskClient, fake_server: fakeredis.FakeServer
+    client: Client, fake_server: fakeredis.FakeServer
 ) -> None:
     fake_server.connected = False
     for path in ("/hit/site.one/home", "/badge/site.one/home.svg"):
@@ -146,7 +146,7 @@ def test_an_outage_is_a_json_503_with_retry_after(
         assert response.json["error"] == "Service Unavailable"
 
 
-def test_an_overflow_is_a_json_400(client: FlaskClient, fake_redis: fakeredis.FakeRedis) -> None:
+def test_an_overflow_is_a_json_400(client: Client, fake_redis: fakeredis.FakeRedis) -> None:
     fake_redis.hset("pt:{site.one}:c:home", mapping={"value": 2**63 - 1, "created": 1})
     response = client.get("/hit/site.one/home")
     assert response.status_code == 400
@@ -155,7 +155,7 @@ def test_an_overflow_is_a_json_400(client: FlaskClient, fake_redis: fakeredis.Fa
 
 
 def test_an_unexpected_failure_is_a_json_500(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_: object) -> int:
         raise RuntimeError("a bug")
@@ -174,7 +174,7 @@ def test_an_unexpected_failure_is_a_json_500(
     [{"RATE_LIMIT": "1/minute", "PROXY_COUNT": 1}],
 )
 def test_behind_a_proxy_the_fast_app_limits_the_client_not_the_proxy(
-    client: FlaskClient,
+    client: Client,
 ) -> None:
     def hit(client_ip: str) -> int:
         headers = {"X-Forwarded-For": client_ip}

@@ -2,29 +2,27 @@ import re
 import time
 
 import fakeredis
-from flask.testing import FlaskClient
 
 from page_tracker.services import sites
 from page_tracker.store import keys
+from test.client import Client
 
 
-def test_healthz_answers_without_redis(
-    client: FlaskClient, fake_server: fakeredis.FakeServer
-) -> None:
+def test_healthz_answers_without_redis(client: Client, fake_server: fakeredis.FakeServer) -> None:
     fake_server.connected = False
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
 
 
-def test_readyz_is_ready_when_redis_answers(client: FlaskClient) -> None:
+def test_readyz_is_ready_when_redis_answers(client: Client) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json == {"status": "ready", "checks": {"redis": "ok", "inbox": "ok"}}
 
 
 def test_readyz_says_what_failed_when_redis_is_down(
-    client: FlaskClient, fake_server: fakeredis.FakeServer
+    client: Client, fake_server: fakeredis.FakeServer
 ) -> None:
     fake_server.connected = False
     response = client.get("/readyz")
@@ -36,7 +34,7 @@ def test_readyz_says_what_failed_when_redis_is_down(
 
 
 def test_readyz_is_degraded_while_views_wait_too_long(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis
+    client: Client, fake_redis: fakeredis.FakeRedis
 ) -> None:
     sites.add(fake_redis, sites.make_site("blog", ["example.com"], created=0))
     came_in = time.time() - 150  # the limit is 60 s

@@ -2,13 +2,14 @@ import logging
 
 import fakeredis
 import pytest
-from flask.testing import FlaskClient
+
+from test.client import Client
 
 APOLOGY = "Sorry, something went wrong \N{PENSIVE FACE}"
 
 
 def test_each_view_is_counted_in_the_seed_key(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis
+    client: Client, fake_redis: fakeredis.FakeRedis
 ) -> None:
     first = client.get("/")
     second = client.get("/")
@@ -20,14 +21,14 @@ def test_each_view_is_counted_in_the_seed_key(
 
 
 def test_count_continues_from_an_existing_seed_deployment(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis
+    client: Client, fake_redis: fakeredis.FakeRedis
 ) -> None:
     fake_redis.set("page_views", 41)
     assert client.get("/").text == "This page has been seen 42 times."
 
 
 def test_redis_down_answers_503_with_retry_after_and_logs(
-    client: FlaskClient, fake_server: fakeredis.FakeServer, caplog: pytest.LogCaptureFixture
+    client: Client, fake_server: fakeredis.FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_server.connected = False
     with caplog.at_level(logging.ERROR):
@@ -40,7 +41,7 @@ def test_redis_down_answers_503_with_retry_after_and_logs(
 
 
 def test_other_redis_errors_answer_500_without_retry_after(
-    client: FlaskClient, fake_redis: fakeredis.FakeRedis
+    client: Client, fake_redis: fakeredis.FakeRedis
 ) -> None:
     fake_redis.set("page_views", "not a number")
     response = client.get("/")
@@ -49,9 +50,7 @@ def test_other_redis_errors_answer_500_without_retry_after(
     assert "Retry-After" not in response.headers
 
 
-def test_recovers_when_redis_comes_back(
-    client: FlaskClient, fake_server: fakeredis.FakeServer
-) -> None:
+def test_recovers_when_redis_comes_back(client: Client, fake_server: fakeredis.FakeServer) -> None:
     assert client.get("/").text.endswith(" 1 times.")
     fake_server.connected = False
     assert client.get("/").status_code == 503

@@ -1,15 +1,17 @@
 """Access lines are written in batches of whole lines, each write small enough to stay whole."""
 
+import io
 import select
 import threading
 
 from page_tracker.logs import Lines
 
 
-class Recorded:
+class Recorded(io.StringIO):
     """A stream that keeps each write apart."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.writes: list[str] = []
 
     def write(self, text: str) -> int:

@@ -6,11 +6,11 @@ from typing import Any
 import fakeredis
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from page_tracker.app import create_app
 from page_tracker.extensions import METRICS, REDIS
 from page_tracker.metrics import Metrics, Unmeasured
+from test.client import Client
 from test.scrape import Samples, scrape, value
 
 ADMIN = {"Authorization": "Bearer s3rver-admin-token"}
@@ -32,18 +32,18 @@ def samples(app: Flask) -> Samples:
     return scrape(metrics.registry)
 
 
-def add_site(client: FlaskClient) -> None:
+def add_site(client: Client) -> None:
     body = {"name": "blog", "domains": ["example.com"]}
     assert client.post("/api/sites", json=body, headers=ADMIN).status_code == 201
 
 
-def beacon(client: FlaskClient, body: Any, **headers: str) -> int:
+def beacon(client: Client, body: Any, **headers: str) -> int:
     data = body if isinstance(body, str) else json.dumps(body)
     sent = {"User-Agent": CHROME, "Origin": "https://example.com", **headers}
     return client.post("/api/event", data=data, content_type="text/plain", headers=sent).status_code
 
 
-def get(client: FlaskClient, path: str, method: str = "GET") -> int:
+def get(client: Client, path: str, method: str = "GET") -> int:
     # Buffered, so the body is read and closed as a server would: a request is measured then.
     return client.open(path, method=method, buffered=True).status_code
 
@@ -54,7 +54,7 @@ def test_without_a_metrics_port_nothing_is_measured(fake_redis: fakeredis.FakeRe
 
 
 def test_requests_are_counted_by_route_template_method_and_status_class(
-    app: Flask, client: FlaskClient
+    app: Flask, client: Client
 ) -> None:
     assert get(client, "/healthz") == 200
     assert get(client, "/hit/metrics-ns/first") == 200
@@ -76,7 +76,7 @@ def test_requests_are_counted_by_route_template_method_and_status_class(
     assert 0 < seconds < 5
 
 
-def test_an_unknown_method_is_one_label_value(app: Flask, client: FlaskClient) -> None:
+def test_an_unknown_method_is_one_label_value(app: Flask, client: Client) -> None:
     assert get(client, "/healthz", "BREW") == 405
     assert get(client, "/healthz", "WHEN") == 405
     found = samples(app)
@@ -84,7 +84,7 @@ def test_an_unknown_method_is_one_label_value(app: Flask, client: FlaskClient) -
                  status="4xx") == 2  # fmt: skip
 
 
-def test_hits_and_badges_count_hits(app: Flask, client: FlaskClient) -> None:
+def test_hits_and_badges_count_hits(app: Flask, client: Client) -> None:
     assert get(client, "/hit/metrics-ns/counted") == 200
     assert get(client, "/badge/metrics-ns/counted.svg") == 200
     assert get(client, "/badge/metrics-ns/counted.svg?count=false") == 200
@@ -92,9 +92,7 @@ def test_hits_and_badges_count_hits(app: Flask, client: FlaskClient) -> None:
     assert value(samples(app), "page_tracker_hits_total") == 2
 
 
-def test_each_beacon_is_counted_or_not_counted_for_its_reason(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_each_beacon_is_counted_or_not_counted_for_its_reason(app: Flask, client: Client) -> None:
     add_site(client)
     page = {"site": "blog", "url": "https://example.com/a"}
     assert beacon(client, page) == 202
@@ -116,14 +114,14 @@ def test_each_beacon_is_counted_or_not_counted_for_its_reason(
     assert reasons == {"dnt": 1, "bot": 1, "refused_origin": 1, "malformed": 2, "unknown_site": 1}
 
 
-def test_the_pixel_counts_as_a_beacon(app: Flask, client: FlaskClient) -> None:
+def test_the_pixel_counts_as_a_beacon(app: Flask, client: Client) -> None:
     add_site(client)
     url = "/p.gif?site=blog&url=https://example.com/b"
     assert client.get(url, headers={"User-Agent": CHROME}).status_code == 202
     assert value(samples(app), "page_tracker_beacons_accepted_total") == 1
 
 
-def test_batch_events_are_counted_accepted_and_rejected(app: Flask, client: FlaskClient) -> None:
+def test_batch_events_are_counted_accepted_and_rejected(app: Flask, client: Client) -> None:
     add_site(client)
     events = [
         {"site": "blog", "url": "https://example.com/a", "ip": "192.0.2.1", "user_agent": CHROME},
@@ -152,7 +150,7 @@ LIMITED = {"METRICS_PORT": 9464}
     ],
 )  # fmt: skip
 def test_rate_limit_refusals_are_counted_by_budget(
-    app: Flask, client: FlaskClient, path: str, headers: dict[str, str], statuses: list[int],
+    app: Flask, client: Client, path: str, headers: dict[str, str], statuses: list[int],
     budget: str,
 ) -> None:  # fmt: skip
     assert [client.get(path, headers=headers).status_code for _ in statuses] == statuses
@@ -163,7 +161,7 @@ def test_rate_limit_refusals_are_counted_by_budget(
 
 
 def test_a_redis_outage_is_not_counted_against_the_beacon(
-    app: Flask, client: FlaskClient, fake_server: fakeredis.FakeServer
+    app: Flask, client: Client, fake_server: fakeredis.FakeServer
 ) -> None:
     add_site(client)
     app.extensions[REDIS].close()

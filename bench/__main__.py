@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
+from test.ports import free_port
 
 from bench import dashboard, live, loadgen, memory, mix
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.services import sites
 from page_tracker.store import keys
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import redis
 from flask.testing import FlaskClient
+from test.ports import free_port
 
 from bench import memory
 from page_tracker.app import create_app
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.services import sites
 
 DAYS = 365

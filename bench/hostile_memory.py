@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
+from test.ports import free_port
 
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.services import sites
 from page_tracker.services.ingest import agents, events, plans, visits
 from page_tracker.store import analytics as store

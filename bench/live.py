@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from test.ports import free_port
 
 from bench.loadgen import wait_for_port
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 
 CLIENTS = 8
 TOKEN = "live-bench-admin-token"  # noqa: S105

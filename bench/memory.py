@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
+from test.ports import free_port
 
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.services import sites
 from page_tracker.services.ingest import agents, events, plans
 from page_tracker.services.ingest.visits import Visit

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psutil
 import requests
+from test.ports import free_port
 
 from bench import loadgen
-from page_tracker.embedded import free_port
 
 ROUNDS = 3
 LOAD_S = 4.0

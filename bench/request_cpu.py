@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from test.ports import free_port
 from werkzeug.test import EnvironBuilder
 
 from bench.__main__ import CHROME
 from page_tracker.app import create_app
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.extensions import INBOX, REDIS
 from page_tracker.services import sites
 from page_tracker.services.ingest import inbox

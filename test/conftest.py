@@ -10,9 +10,10 @@ from flask import Flask
 
 from page_tracker import app as factory
 from page_tracker.app import create_app
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
 from page_tracker.services.ingest.inbox import Drainer
+from test.ports import free_port
 
 # The Redis a backend test's app talks to: `-m fake` or `-m real` picks one.
 BACKENDS = [

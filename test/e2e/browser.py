@@ -13,8 +13,9 @@ import pytest
 import requests
 from playwright.sync_api import Browser, sync_playwright
 
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from test.e2e.serving import ServeProcess, serve
+from test.ports import free_port
 
 # `make test` installs Debian's chromium there; CHROMIUM names another Chromium-based browser.
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -14,7 +14,7 @@ import psutil
 import pytest
 import requests
 
-from page_tracker.embedded import free_port
+from test.ports import free_port
 
 STARTUP_TIMEOUT = 30.0
 

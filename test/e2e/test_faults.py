@@ -18,9 +18,10 @@ import pytest
 import redis
 import requests
 
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.store import keys
 from test.e2e.serving import Serve, ServeProcess
+from test.ports import free_port
 
 pytestmark = pytest.mark.slow
 TOKEN = "faults-admin-token"  # noqa: S105

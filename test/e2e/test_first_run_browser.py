@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from page_tracker.embedded import free_port
 from test.e2e.browser import DESKTOP_CHROME, QuietHandler, browser, own_server_only
 from test.e2e.serving import Serve, ServeProcess, environment_without_redis_url
 from test.e2e.test_dashboard_browser import shot
+from test.ports import free_port
 
 __all__ = ["browser", "own_server_only"]  # fixtures, used by name
 LINK = re.compile(r"(http://\S+/dashboard/sign-in/\S+)")

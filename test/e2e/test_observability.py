@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from page_tracker import exporter
-from page_tracker.embedded import free_port
 from test.e2e.serving import Serve, ServeProcess
+from test.ports import free_port
 from test.scrape import parse, value
 
 pytestmark = pytest.mark.slow

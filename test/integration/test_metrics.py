@@ -12,11 +12,12 @@ import redis
 from prometheus_client import CollectorRegistry
 
 from page_tracker import exporter
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.metrics import Metrics
 from page_tracker.services import sites
 from page_tracker.store import keys
 from page_tracker.store.connection import connect
+from test.ports import free_port
 from test.scrape import scrape, value
 
 SECONDS = "page_tracker_redis_command_duration_seconds"

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from page_tracker.app import create_app
-from page_tracker.embedded import RedisServer, free_port
+from page_tracker.embedded import RedisServer
 from page_tracker.extensions import REDIS
 from test.client import Client, client_of
+from test.ports import free_port
 
 TIMEOUT = 0.3
 # "Within about a second": a refused or stuck Redis must never hold a request much longer than

@@ -11,7 +11,7 @@ IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 image compose-up compose-e2e container-ci: export PAGE_TRACKER_REVISION ?= \
   $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 COMPOSE ?= docker compose
-LAYERS := test/unit test/integration test/e2e
+LAYERS := test/repo test/unit test/integration test/e2e
 # Browser tests drive Debian's Chromium through Playwright (its own browser download is not used);
 # `make test CHROMIUM=/path/to/chrome` uses another Chromium-based browser instead.
 CHROMIUM ?= /usr/bin/chromium

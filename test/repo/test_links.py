@@ -1,4 +1,4 @@
-"""Every relative link of the README and the docs leads to a file, and to a heading there."""
+"""Every relative link of the README and the docs leads to a file, and to a heading there; the README is short."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Every relative link of the README and the docs leads to a file, and to a heading there; the README is short."""
+"""The README is short, and every relative link of it and of the docs leads somewhere."""
 
 from pathlib import Path
 

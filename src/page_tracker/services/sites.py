@@ -18,6 +18,7 @@ from redis import Redis
 
 from page_tracker.services.counters import NAME
 from page_tracker.store import sites as store
+from page_tracker.store.keys import SiteField, TokenField
 
 SCOPES = ("admin", "read", "ingest")
 DOMAIN_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
@@ -145,11 +146,11 @@ def make_site(
 
 def _settings(site: Site) -> dict[str, str]:
     return {
-        "domains": json.dumps(list(site.domains)),
-        "tz": site.tz,
-        "retention_days": str(site.retention_days),
-        "honor_dnt": "1" if site.honor_dnt else "0",
-        "created": str(site.created),
+        SiteField.DOMAINS: json.dumps(list(site.domains)),
+        SiteField.TZ: site.tz,
+        SiteField.RETENTION_DAYS: str(site.retention_days),
+        SiteField.HONOR_DNT: "1" if site.honor_dnt else "0",
+        SiteField.CREATED: str(site.created),
     }
 
 
@@ -180,15 +181,15 @@ def remove(redis: Redis, name: str) -> int:
 def load(redis: Redis, name: str) -> Site:
     """Return the site called `name`, or raise UnknownSiteError."""
     settings = store.site_settings(redis, name)
-    if "domains" not in settings:
+    if SiteField.DOMAINS not in settings:
         raise UnknownSiteError(f"no site {name}")
     return Site(
         name,
-        tuple(json.loads(settings["domains"])),
-        settings["tz"],
-        int(settings["retention_days"]),
-        settings["honor_dnt"] == "1",
-        int(settings["created"]),
+        tuple(json.loads(settings[SiteField.DOMAINS])),
+        settings[SiteField.TZ],
+        int(settings[SiteField.RETENTION_DAYS]),
+        settings[SiteField.HONOR_DNT] == "1",
+        int(settings[SiteField.CREATED]),
     )
 
 
@@ -246,7 +247,12 @@ def mint_token(redis: Redis, scope: str, site: str, created: int) -> tuple[str, 
         load(redis, site)
     token_id = secrets.token_hex(6)
     token = f"pt_{token_id}_{secrets.token_urlsafe(24)}"
-    fields = {"sha256": _digest(token), "scope": scope, "site": site, "created": str(created)}
+    fields: dict[str, str] = {
+        TokenField.SHA256: _digest(token),
+        TokenField.SCOPE: scope,
+        TokenField.SITE: site,
+        TokenField.CREATED: str(created),
+    }
     store.add_token(redis, token_id, fields)
     return token_id, token
 
@@ -258,9 +264,9 @@ def authorize(redis: Redis, token: str) -> Grant | None:
     if prefix != "pt" or not token_id.isalnum() or len(token_id) > 32:
         return None
     fields = store.token_fields(redis, token_id)
-    if not fields or not hmac.compare_digest(fields["sha256"], _digest(token)):
+    if not fields or not hmac.compare_digest(fields[TokenField.SHA256], _digest(token)):
         return None
-    return Grant(fields["scope"], fields["site"], token_id)
+    return Grant(fields[TokenField.SCOPE], fields[TokenField.SITE], token_id)
 
 
 def is_live(redis: Redis, token_id: str) -> bool:
@@ -292,9 +298,9 @@ def tokens(redis: Redis) -> list[dict[str, str]]:
             found.append(
                 {
                     "id": token_id,
-                    "scope": fields["scope"],
-                    "site": fields["site"],
-                    "created": fields["created"],
+                    "scope": fields[TokenField.SCOPE],
+                    "site": fields[TokenField.SITE],
+                    "created": fields[TokenField.CREATED],
                 }
             )
     return sorted(found, key=lambda token: token["created"])

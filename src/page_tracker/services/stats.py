@@ -18,11 +18,16 @@ from page_tracker.services.ingest.plans import NOW_MINUTES, month_end
 from page_tracker.services.sites import Site, local_day
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
+from page_tracker.store.keys import AgentField, DayField
 
 MAX_RANGE_DAYS = 3660
 HOURLY_UP_TO_DAYS = 2
 TOP = 10
-GROUPS = {"b:": "browsers", "o:": "os", "d:": "devices"}
+GROUPS: dict[str, str] = {
+    AgentField.BROWSER: "browsers",
+    AgentField.OS: "os",
+    AgentField.DEVICE: "devices",
+}
 # Named ranges, each ending today: the label shown, and the days spanned.
 RANGES = {
     "today": ("Today", 1),
@@ -151,7 +156,7 @@ def stats(
         else [
             {
                 "time": day.day.isoformat(),
-                "views": day.counts.get("views", 0),
+                "views": day.counts.get(DayField.VIEWS, 0),
                 "visitors": day.visitors,
             }
             for day in stored
@@ -190,9 +195,9 @@ def stats(
 
 def _totals(redis: Redis, name: str, stored: Sequence[store.Day]) -> dict[str, int]:
     return {
-        "views": sum(day.counts.get("views", 0) for day in stored),
+        "views": sum(day.counts.get(DayField.VIEWS, 0) for day in stored),
         "visitors": store.visitors(redis, [keys.day_visitors(name, day.day) for day in stored]),
-        "bots": sum(day.counts.get("bots", 0) for day in stored),
+        "bots": sum(day.counts.get(DayField.BOTS, 0) for day in stored),
     }
 
 
@@ -216,9 +221,9 @@ def overview(redis: Redis, site: Site, asked: Span, now: datetime) -> dict[str, 
     inbox.settle(redis, site, now)
     stored = _stored(redis, site.name, asked.first, asked.last)
     if len(stored) == 1:
-        trend = [stored[0].counts.get(f"h{hour:02d}", 0) for hour in range(24)]
+        trend = [stored[0].counts.get(keys.hour_field(hour), 0) for hour in range(24)]
     else:
-        trend = [day.counts.get("views", 0) for day in stored]
+        trend = [day.counts.get(DayField.VIEWS, 0) for day in stored]
     return {"totals": _totals(redis, site.name, stored), "trend": trend}
 
 
@@ -235,7 +240,7 @@ def _hours(redis: Redis, site: Site, stored: Sequence[store.Day]) -> list[dict[s
             series.append(
                 {
                     "time": f"{day.day.isoformat()}T{hour:02d}:00",
-                    "views": day.counts.get(f"h{hour:02d}", 0),
+                    "views": day.counts.get(keys.hour_field(hour), 0),
                     "visitors": visitors[index * 24 + hour],
                 }
             )

@@ -10,6 +10,7 @@ from redis import Redis, ResponseError
 
 from page_tracker.store import budgets, keys, scripts
 from page_tracker.store.budgets import Charge, Spent
+from page_tracker.store.keys import CounterField as Field
 
 DAY_S = 86_400
 
@@ -80,7 +81,7 @@ def values(redis: Redis, names: Sequence[tuple[str, str]]) -> list[int | None]:
     """Return the value of each (namespace, key), None for one that is gone, in one round trip."""
     pipe = redis.pipeline(transaction=False)
     for namespace, key in names:
-        pipe.hget(keys.counter(namespace, key), "value")
+        pipe.hget(keys.counter(namespace, key), keys.CounterField.VALUE)
     return [None if value is None else int(value) for value in pipe.execute()]
 
 
@@ -94,10 +95,10 @@ def read(redis: Redis, namespace: str, key: str) -> CounterRecord | None:
     if not fields:
         return None
     return CounterRecord(
-        value=int(fields["value"]),
-        created=int(fields["created"]),
-        updated=int(fields.get("updated", fields["created"])),
-        admin_hash=fields.get("admin", ""),
+        value=int(fields[Field.VALUE]),
+        created=int(fields[Field.CREATED]),
+        updated=int(fields.get(Field.UPDATED, fields[Field.CREATED])),
+        admin_hash=fields.get(Field.ADMIN, ""),
         expires_in=max(int(ttl), 0),
     )
 
@@ -175,7 +176,7 @@ def namespace_hits(redis: Redis, namespaces: Sequence[str]) -> int:
     """Return the hits counted in `namespaces`, added up."""
     pipe = redis.pipeline(transaction=False)
     for namespace in namespaces:
-        pipe.hget(keys.namespace_totals(namespace), "hits")
+        pipe.hget(keys.namespace_totals(namespace), keys.TotalsField.HITS)
     return sum(int(hits or 0) for hits in pipe.execute())
 
 

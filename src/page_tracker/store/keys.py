@@ -1,6 +1,11 @@
-"""The key schema: every Redis key page-tracker uses is built here, with its lifetime."""
+"""The key schema: every Redis key page-tracker uses, and every field of its hashes, with lifetimes.
+
+Nothing else builds key text or names a hash field: the Lua scripts name fields as `$Class_NAME`
+placeholders (`$CounterField_VALUE`), filled in from here when they are loaded (LUA_FIELDS).
+"""
 
 from datetime import date
+from enum import StrEnum
 
 # The seed app's key, kept as it is so a running seed deployment keeps its count when it
 # switches to page-tracker.  It has no TTL: it is one key, and a total must never expire.
@@ -20,12 +25,21 @@ STATS = "pt:stats"
 
 
 def counter(namespace: str, key: str) -> str:
-    """Return the hash of a counter: value, created, admin (key hash), updated."""
+    """Return the hash of a counter (CounterField)."""
     return f"pt:{{{namespace}}}:c:{key}"
 
 
+class CounterField(StrEnum):
+    """The fields of a counter's hash."""
+
+    VALUE = "value"  # the count, a signed 64-bit integer
+    CREATED = "created"  # unix seconds
+    UPDATED = "updated"  # unix seconds of the last hit or change
+    ADMIN = "admin"  # SHA-256 of its admin key, "" when it has none
+
+
 def hours(namespace: str, key: str, day: date) -> str:
-    """Return the hash of a counter's hits on a UTC day, one field per hour (0-23)."""
+    """Return the hash of a counter's hits on a UTC day, one field per hour ("0" to "23")."""
     return f"pt:{{{namespace}}}:h:{key}:{day.isoformat()}"
 
 
@@ -40,8 +54,14 @@ def all_uniques(namespace: str, key: str) -> str:
 
 
 def namespace_totals(namespace: str) -> str:
-    """Return the hash of a namespace's totals (hits)."""
+    """Return the hash of a namespace's totals (TotalsField)."""
     return f"pt:{{{namespace}}}:totals"
+
+
+class TotalsField(StrEnum):
+    """The fields of a namespace's totals."""
+
+    HITS = "hits"
 
 
 def budget(scope: str, client: str, namespace: str | None) -> str:
@@ -70,8 +90,18 @@ SESSION_SECRET = "pt:session-secret"  # noqa: S105  # nosec B105: a key name, no
 
 
 def site(name: str) -> str:
-    """Return the hash of a site's settings (no TTL: it lives until it is removed)."""
+    """Return the hash of a site's settings, SiteField (no TTL: it lives until it is removed)."""
     return f"pt:{{{name}}}:site"
+
+
+class SiteField(StrEnum):
+    """The fields of a site's settings."""
+
+    DOMAINS = "domains"  # a JSON list of host names
+    TZ = "tz"  # an IANA time zone
+    RETENTION_DAYS = "retention_days"
+    HONOR_DNT = "honor_dnt"  # "1" or "0"
+    CREATED = "created"  # unix seconds
 
 
 def site_data_patterns(site: str) -> tuple[str, str]:
@@ -84,8 +114,22 @@ def site_data_patterns(site: str) -> tuple[str, str]:
 
 
 def token(token_id: str) -> str:
-    """Return the hash of an API token: its SHA-256, scope and site (no TTL: until revoked)."""
+    """Return the hash of an API token, TokenField (no TTL: it lives until it is revoked)."""
     return f"pt:token:{token_id}"
+
+
+def token_id(name: str) -> str:
+    """Return the id of the token whose hash is called `name` (a TOKEN_PATTERN match)."""
+    return name.removeprefix(token(""))
+
+
+class TokenField(StrEnum):
+    """The fields of an API token."""
+
+    SHA256 = "sha256"  # of the token, which is never stored
+    SCOPE = "scope"  # admin, read or ingest
+    SITE = "site"  # "" for an admin token
+    CREATED = "created"  # unix seconds
 
 
 def _day(site: str, day: date) -> str:
@@ -93,8 +137,28 @@ def _day(site: str, day: date) -> str:
 
 
 def day_counts(site: str, day: date) -> str:
-    """Return the hash of a site's day: views, bots, views per hour and per browser, OS, device."""
+    """Return the hash of a site's day: DayField, views per hour (hour_field), per AgentField."""
     return f"{_day(site, day)}:n"
+
+
+class DayField(StrEnum):
+    """The fields of a site's day that count every view."""
+
+    VIEWS = "views"
+    BOTS = "bots"  # views by bots, which count nowhere else
+
+
+def hour_field(hour: int) -> str:
+    """Return the field of a day's hash that counts the views of one hour (0-23)."""
+    return f"h{hour:02d}"
+
+
+class AgentField(StrEnum):
+    """The prefixes of a day's fields that count views by browser, OS and device class."""
+
+    BROWSER = "b:"
+    OS = "o:"
+    DEVICE = "d:"
 
 
 RANKINGS = {"pages": "p", "referrers": "r", "sources": "s"}
@@ -184,3 +248,11 @@ def parse_counter(name: str) -> tuple[str, str]:
     """Return (namespace, key) of a counter's key name."""
     tagged, _, key = name.removeprefix("pt:").partition(":c:")
     return tagged.strip("{}"), key
+
+
+# What the Lua scripts' `$Class_NAME` placeholders stand for.
+LUA_FIELDS = {
+    f"{fields.__name__}_{field.name}": field.value
+    for fields in (CounterField, TotalsField)
+    for field in fields
+}

@@ -10,7 +10,7 @@ from page_tracker.store import keys
 
 def add_site(redis: Redis, name: str, settings: Mapping[str, str]) -> bool:
     """Store a new site's settings; return False if the site already exists."""
-    if not redis.hsetnx(keys.site(name), "created", settings["created"]):
+    if not redis.hsetnx(keys.site(name), keys.SiteField.CREATED, settings[keys.SiteField.CREATED]):
         return False
     # The site's hash and the registry live in different slots: two writes, registry last,
     # so a listed site always has its settings.
@@ -83,4 +83,4 @@ def shared_secret(redis: Redis, candidate: str) -> str:
 def token_ids(redis: Redis) -> Iterator[str]:
     """Yield the id of every token."""
     for name in redis.scan_iter(match=keys.TOKEN_PATTERN, count=1000):
-        yield name.removeprefix("pt:token:")
+        yield keys.token_id(name)

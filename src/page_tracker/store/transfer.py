@@ -9,6 +9,7 @@ from redis import Redis
 from redis.client import NEVER_DECODE
 
 from page_tracker.store import keys
+from page_tracker.store.keys import CounterField as Field
 
 
 def _raw(pipe: Any, name: str) -> None:
@@ -46,10 +47,10 @@ def export_record(
     return {
         "namespace": namespace,
         "key": key,
-        "value": int(fields["value"]),
-        "created": int(fields["created"]),
-        "updated": int(fields.get("updated", fields["created"])),
-        "admin_hash": fields.get("admin", ""),
+        "value": int(fields[Field.VALUE]),
+        "created": int(fields[Field.CREATED]),
+        "updated": int(fields.get(Field.UPDATED, fields[Field.CREATED])),
+        "admin_hash": fields.get(Field.ADMIN, ""),
         "expires_in": max(int(ttl), 1),
         "uniques": _b64(uniques),
         "history": history,
@@ -67,10 +68,10 @@ def import_record(redis: Redis, record: dict[str, Any], *, replace: bool) -> boo
     pipe.hset(
         counter,
         mapping={
-            "value": int(record["value"]),
-            "created": int(record["created"]),
-            "updated": int(record.get("updated", record["created"])),
-            "admin": str(record.get("admin_hash", "")),
+            Field.VALUE: int(record["value"]),
+            Field.CREATED: int(record["created"]),
+            Field.UPDATED: int(record.get("updated", record["created"])),
+            Field.ADMIN: str(record.get("admin_hash", "")),
         },
     )
     pipe.expire(counter, int(record["expires_in"]))
@@ -109,8 +110,8 @@ def set_value(
     counter = keys.counter(namespace, key)
     stamp = int(now.timestamp())
     pipe = redis.pipeline(transaction=True)
-    pipe.hsetnx(counter, "created", stamp)
-    pipe.hsetnx(counter, "admin", "")
-    pipe.hset(counter, mapping={"value": value, "updated": stamp})
+    pipe.hsetnx(counter, Field.CREATED, stamp)
+    pipe.hsetnx(counter, Field.ADMIN, "")
+    pipe.hset(counter, mapping={Field.VALUE: value, Field.UPDATED: stamp})
     pipe.expire(counter, retention_s)
     pipe.execute()

@@ -11,6 +11,7 @@ from page_tracker.services.ingest.visits import Visit
 from page_tracker.services.sites import Site, local_day
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
+from page_tracker.store.keys import AgentField, DayField
 
 # Distinct pages (and referrers, and sources) a site keeps per day; the rest count as OTHER,
 # so that no stream of made-up paths grows memory without end.
@@ -142,15 +143,15 @@ def plan(site: Site, visits: Iterable[Visit]) -> store.Plan:
     for (day, hour, what, agent), count in tally.items():
         on = days[day]
         if agent.bot:
-            writes.count("h", on.counts, "bots", on.expire, count)
+            writes.count("h", on.counts, DayField.BOTS, on.expire, count)
             continue
         views += count
         fields = (
-            "views",
-            f"h{hour:02d}",
-            f"b:{agent.browser}",
-            f"o:{agent.os}",
-            f"d:{agent.device}",
+            DayField.VIEWS,
+            keys.hour_field(hour),
+            AgentField.BROWSER + agent.browser,
+            AgentField.OS + agent.os,
+            AgentField.DEVICE + agent.device,
         )
         for field in fields:
             writes.count("h", on.counts, field, on.expire, count)

@@ -3,14 +3,19 @@
 import hashlib
 from collections.abc import Sequence
 from importlib.resources import files
+from string import Template
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import NoScriptError
 
+from page_tracker.store.keys import LUA_FIELDS
+
 
 def _source(name: str) -> str:
-    return (files(__name__) / f"{name}.lua").read_text(encoding="utf-8")
+    """Return a script's text with the hash fields it names filled in from the key schema."""
+    text = (files(__name__) / f"{name}.lua").read_text(encoding="utf-8")
+    return Template(text).substitute(LUA_FIELDS)
 
 
 # The scripts that spend a client's budget begin with spend.lua's function: a request and its

@@ -4,7 +4,7 @@
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'value', ARGV[1], 'created', ARGV[2], 'updated', ARGV[2],
-  'admin', ARGV[3])
+redis.call('HSET', KEYS[1], '$CounterField_VALUE', ARGV[1], '$CounterField_CREATED', ARGV[2],
+  '$CounterField_UPDATED', ARGV[2], '$CounterField_ADMIN', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1

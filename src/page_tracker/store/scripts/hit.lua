@@ -13,13 +13,13 @@ if KEYS[6] then
     return spent
   end
 end
-local created = redis.call('HSETNX', KEYS[1], 'created', ARGV[1]) == 1
+local created = redis.call('HSETNX', KEYS[1], '$CounterField_CREATED', ARGV[1]) == 1
 if created then
-  redis.call('HSET', KEYS[1], 'admin', '')
+  redis.call('HSET', KEYS[1], '$CounterField_ADMIN', '')
 end
-local value = redis.call('HINCRBY', KEYS[1], 'value', 1)
-redis.call('HSET', KEYS[1], 'updated', ARGV[1])
-redis.call('HINCRBY', KEYS[5], 'hits', 1)
+local value = redis.call('HINCRBY', KEYS[1], '$CounterField_VALUE', 1)
+redis.call('HSET', KEYS[1], '$CounterField_UPDATED', ARGV[1])
+redis.call('HINCRBY', KEYS[5], '$TotalsField_HITS', 1)
 -- Lifetimes are renewed on a counter's first hit of each hour, not on every hit: an idle
 -- counter still expires within an hour of its retention, and most hits make four fewer calls.
 if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 or created then
@@ -39,6 +39,6 @@ end
 if math.abs(value) < 9007199254740992 then
   spent[5] = value
 else
-  spent[5] = redis.call('HGET', KEYS[1], 'value')
+  spent[5] = redis.call('HGET', KEYS[1], '$CounterField_VALUE')
 end
 return spent

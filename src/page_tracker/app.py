@@ -25,14 +25,16 @@ from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
-from page_tracker.web import admin, counters, docs, fast, health, home, manage, sites, tracking
 from page_tracker.web.bodies import StrictJSONProvider
-from page_tracker.web.dashboard import init_dashboard
+from page_tracker.web.busy import counters, fast, health, home, tracking
+from page_tracker.web.dashboard import forms
+from page_tracker.web.dashboard.pages import init_dashboard
 from page_tracker.web.endpoints import check, declare_cors
 from page_tracker.web.errors import register_error_handlers
-from page_tracker.web.observed import Observed, RoutedRequest
-from page_tracker.web.proxied import Proxied
+from page_tracker.web.management import imports, openapi, sites
 from page_tracker.web.ratelimit import configured
+from page_tracker.web.serving.observed import Observed, RoutedRequest
+from page_tracker.web.serving.proxied import Proxied
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -68,9 +70,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     declare_cors(app)
     # /get/default/x and /get/x name the same counter; answer both rather than redirect.
     app.url_map.redirect_defaults = False
-    for blueprint in (home.bp, health.bp, counters.bp, admin.bp, docs.bp, tracking.bp, sites.bp):
+    for blueprint in (
+        home.bp,
+        health.bp,
+        counters.bp,
+        imports.bp,
+        openapi.bp,
+        tracking.bp,
+        sites.bp,
+    ):
         app.register_blueprint(blueprint)
-    init_dashboard(app, manage.bp)
+    init_dashboard(app, forms.bp)
     # A route the endpoint table does not know, or a declaration of nothing, stops start-up.
     check(rule.endpoint for routes in (app.url_map, fast.RULES) for rule in routes.iter_rules())
     app.wsgi_app = fast.FastApp(  # type: ignore[method-assign]

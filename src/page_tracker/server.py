@@ -1,4 +1,4 @@
-"""The production server: granian's worker processes, each an event loop (see web/core.py)."""
+"""The production server: granian's worker processes, each an event loop (see web/serving/core.py)."""
 
 import functools
 import os
@@ -21,9 +21,10 @@ from page_tracker.extensions import INBOX, METRICS
 from page_tracker.metrics import Metrics
 from page_tracker.store.connection import connect
 from page_tracker.store.live import LiveFeed
-from page_tracker.web import endpoints, fast
-from page_tracker.web.core import Core
-from page_tracker.web.live import LiveStreams
+from page_tracker.web import endpoints
+from page_tracker.web.busy import fast
+from page_tracker.web.serving.core import Core
+from page_tracker.web.serving.streams import LiveStreams
 
 # A worker that has not stopped this long after SIGTERM is killed.  Now and then, under load, a
 # granian worker misses the stop signal altogether, and `serve` would otherwise wait for ever.

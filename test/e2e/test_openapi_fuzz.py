@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from page_tracker.embedded import RedisServer
-from page_tracker.web.docs import document
+from page_tracker.web.management.openapi import document
 from test.e2e.serving import ServeProcess, serve
 
 pytestmark = pytest.mark.slow

@@ -13,9 +13,9 @@ from flask import Flask
 
 from page_tracker.cli import main
 from page_tracker.embedded import RedisServer
-from page_tracker.web.badge import text_width
-from page_tracker.web.docs import document
-from page_tracker.web.fast import RULES
+from page_tracker.web.badge_svg import text_width
+from page_tracker.web.busy.fast import RULES
+from page_tracker.web.management.openapi import document
 from test.client import Client, client_of
 from test.conftest import MakeApp
 

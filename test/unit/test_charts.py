@@ -3,7 +3,7 @@
 import re
 import xml.etree.ElementTree as ET
 
-from page_tracker.web.charts import Point, series_chart
+from page_tracker.web.dashboard.charts import Point, series_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from page_tracker.app import create_app
-from page_tracker.web import fast
-from page_tracker.web.core import Core
+from page_tracker.web.busy import fast
 from page_tracker.web.endpoints import router
+from page_tracker.web.serving.core import Core
 
 Environ = dict[str, Any]
 # The routers of the app, as `serve` gives them to the core (no Redis is reached).

@@ -6,7 +6,8 @@ import pytest
 from flask import Flask
 
 from page_tracker.app import create_app
-from page_tracker.web import endpoints, fast
+from page_tracker.web import endpoints
+from page_tracker.web.busy import fast
 from page_tracker.web.endpoints import ENDPOINTS, LOOP, POOL, Endpoint, EndpointTableError
 
 

@@ -1,7 +1,7 @@
 """Every endpoint, declared once: where it is answered, its largest body, its budget, its CORS.
 
-The core (core.py) routes each request to the event loop or the thread pool, and caps its
-body, by this table; both routers, the fast app (fast.py) and Flask, send the CORS declared
+The core (serving/core.py) routes each request to the event loop or the thread pool, and caps its
+body, by this table; both routers, the fast app (busy/fast.py) and Flask, send the CORS declared
 here.  `check` fails at start-up when a route is missing from the table or the table names
 an endpoint, a budget or a CORS policy that does not exist.  The paths themselves belong to
 the routers (the fast app's RULES and Flask's blueprints).
@@ -15,9 +15,9 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect
 
-from page_tracker.web.admin import MAX_IMPORT_BYTES
+from page_tracker.web.busy.tracking import MAX_BATCH_BYTES, MAX_EVENT_BYTES
+from page_tracker.web.management.imports import MAX_IMPORT_BYTES
 from page_tracker.web.ratelimit import SETTINGS, VIEWS, WRITES
-from page_tracker.web.tracking import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 
 # Any page may call it and read the answer (Access-Control-Allow-Origin: *).
 ANY_ORIGIN = "any origin"

@@ -1,7 +1,7 @@
 """Errors as answers, in one table: each refusal's status and JSON body, 503 for outages.
 
 Services raise plain exceptions that know nothing of HTTP; STATUS says what each one answers.
-Flask's error handlers and the fast app (fast.py) both answer through `answer`.
+Flask's error handlers and the fast app (busy/fast.py) both answer through `answer`.
 """
 
 import logging
@@ -18,7 +18,7 @@ from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.store.connection import FULL, UNAVAILABLE
 from page_tracker.web import ratelimit
 from page_tracker.web.answers import json_error, unauthorized
-from page_tracker.web.badge import BadgeError
+from page_tracker.web.badge_svg import BadgeError
 from page_tracker.web.bodies import BodyError
 
 # A refusal's status, found by the error's class or the nearest base class listed.

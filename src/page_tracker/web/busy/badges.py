@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from page_tracker.extensions import Runtime
 from page_tracker.services import counters
 from page_tracker.web import params, ratelimit
-from page_tracker.web.badge import STYLES, Badge, color
-from page_tracker.web.counters import count_hit
+from page_tracker.web.badge_svg import STYLES, Badge, color
+from page_tracker.web.busy.counters import count_hit
 
 NO_CACHE = "no-cache, no-store, must-revalidate, max-age=0"
 SHOW = ("total", "today", "unique")

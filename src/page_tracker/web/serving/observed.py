@@ -13,7 +13,7 @@ from page_tracker import logs
 from page_tracker.metrics import UNMATCHED, Unmeasured
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-# Where the app below puts the route template it answered (fast.py, RoutedRequest).
+# Where the app below puts the route template it answered (busy/fast.py, RoutedRequest).
 ROUTE = "page_tracker.route"
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id a proxy sends is kept only if it is short and plain: it goes into every log line.

@@ -13,8 +13,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from page_tracker.extensions import runtime
 from page_tracker.services import counters, sites
 from page_tracker.services.counters import INT64_MAX, INT64_MIN
-from page_tracker.web import auth, charts, params
-from page_tracker.web.dashboard import UTC, csrf, dress
+from page_tracker.web import auth, params
+from page_tracker.web.dashboard import charts
+from page_tracker.web.dashboard.pages import UTC, csrf, dress
 
 bp = Blueprint("manage", __name__, url_prefix="/dashboard")
 dress(bp)

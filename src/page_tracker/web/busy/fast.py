@@ -19,10 +19,11 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import METRICS, Runtime, runtime
-from page_tracker.web import badges, counters, params, tracking
+from page_tracker.web import params
+from page_tracker.web.busy import badges, counters, tracking
 from page_tracker.web.endpoints import EndpointTableError, cors_headers
 from page_tracker.web.errors import answer, http_error
-from page_tracker.web.observed import ROUTE
+from page_tracker.web.serving.observed import ROUTE
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Handler = Callable[[Runtime, Request, Mapping[str, str]], BaseResponse]

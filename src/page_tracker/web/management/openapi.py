@@ -8,8 +8,8 @@ from flask import Blueprint, Response, jsonify
 from page_tracker.services import idempotency, stats
 from page_tracker.services.counters import NAME
 from page_tracker.services.ingest import events, intake
-from page_tracker.web import badges
-from page_tracker.web.badge import STYLES
+from page_tracker.web.badge_svg import STYLES
+from page_tracker.web.busy import badges
 from page_tracker.web.params import CALLBACK
 
 bp = Blueprint("docs", __name__)

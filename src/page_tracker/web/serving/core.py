@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from page_tracker.web.answers import json_error
 from page_tracker.web.endpoints import Endpoint
-from page_tracker.web.live import HANDED_OVER, LiveStreams, Transport
+from page_tracker.web.serving.streams import HANDED_OVER, LiveStreams, Transport
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]

@@ -29,10 +29,18 @@ from page_tracker.extensions import REDIS, Runtime, runtime
 from page_tracker.services import counters, sessions, sites, stats
 from page_tracker.services.ingest import plans
 from page_tracker.store.connection import FULL, UNAVAILABLE
-from page_tracker.web import auth, charts
+from page_tracker.web import auth
 from page_tracker.web.answers import csv_answer
+from page_tracker.web.dashboard import charts
 from page_tracker.web.errors import unavailable_headers
-from page_tracker.web.live import BUSY, HANDED_OVER, KEEP_ALIVE, KEEP_ALIVE_S, READY, views_event
+from page_tracker.web.serving.streams import (
+    BUSY,
+    HANDED_OVER,
+    KEEP_ALIVE,
+    KEEP_ALIVE_S,
+    READY,
+    views_event,
+)
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 UTC = ZoneInfo("UTC")
@@ -296,7 +304,7 @@ def live(grant: sites.Grant, site: sites.Site) -> Response:
     """Stream an event each time views of the site are counted (Server-Sent Events).
 
     Under `serve` the stream is handed over to the core, which answers it on the event loop
-    (web/live.py).  Under a plain WSGI server the stream holds a request thread, so a worker
+    (web/serving/streams.py).  Under a plain WSGI server the stream holds a request thread, so a worker
     serves at most WSGI_LIVE_STREAMS at once (beyond, a "busy" event sends the browser to
     polling).  Each ends after LIVE_STREAM_SECONDS, and the browser reconnects.
     """

@@ -1,0 +1,1 @@
+"""What every tracked page and counter calls: the seed page, counters, badges, views, health."""

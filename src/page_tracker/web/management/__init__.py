@@ -1,0 +1,1 @@
+"""The management API: sites and tokens, counter import, and the OpenAPI document."""

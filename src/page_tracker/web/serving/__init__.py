@@ -1,0 +1,1 @@
+"""The serving core: granian's RSGI interface, each request to the loop or the pool, streams."""

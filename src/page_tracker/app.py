@@ -27,9 +27,9 @@ from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
 from page_tracker.web.bodies import StrictJSONProvider
 from page_tracker.web.busy import counters, fast, health, home, tracking
-from page_tracker.web.dashboard import forms
-from page_tracker.web.dashboard.pages import init_dashboard
-from page_tracker.web.endpoints import check, declare_cors
+from page_tracker.web.dashboard import forms, pages
+from page_tracker.web.dashboard.setup import init_dashboard
+from page_tracker.web.endpoints import check, declare_cors, guard
 from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.management import imports, openapi, sites
 from page_tracker.web.ratelimit import configured
@@ -80,9 +80,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sites.bp,
     ):
         app.register_blueprint(blueprint)
-    init_dashboard(app, forms.bp)
+    init_dashboard(app, pages.bp, forms.bp)
     # A route the endpoint table does not know, or a declaration of nothing, stops start-up.
-    check(rule.endpoint for routes in (app.url_map, fast.RULES) for rule in routes.iter_rules())
+    check(
+        (rule.endpoint for routes in (app.url_map, fast.RULES) for rule in routes.iter_rules()),
+        (rule.endpoint for rule in fast.RULES.iter_rules()),
+    )
+    guard(app)
     app.wsgi_app = fast.FastApp(  # type: ignore[method-assign]
         app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app
     )

@@ -1,4 +1,4 @@
-"""The production server: granian's worker processes, each an event loop (see web/serving/core.py)."""
+"""The production server: granian's worker processes, each an event loop (web/serving/core.py)."""
 
 import functools
 import os

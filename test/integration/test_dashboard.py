@@ -12,6 +12,7 @@ from flask import Flask
 
 from page_tracker.extensions import CLOCK, METRICS, REDIS
 from page_tracker.services import sessions, sites
+from page_tracker.web.endpoints import ENDPOINTS
 from test.client import Client, client_of
 from test.clock import Clock, day
 from test.conftest import MakeApp
@@ -91,6 +92,26 @@ def test_forms_without_the_csrf_token_are_refused(client: Client) -> None:
     add_site(client)
     assert client.post("/dashboard/sites/blog/shares").status_code == 400
     assert client.post("/dashboard/logout").status_code == 400
+
+
+# What the tests put in each part of a form's path.
+PATH_PARTS = {"name": "blog", "token_id": "x", "token": "x", "secret": "x", "namespace": "site.one"}
+
+
+def test_every_form_the_table_marks_refuses_a_post_without_its_csrf_token(
+    client: Client, app: Flask
+) -> None:
+    sign_in(client)
+    add_site(client)
+    forms = [name for name, endpoint in ENDPOINTS.items() if endpoint.csrf]
+    assert len(forms) >= 10
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in forms and "POST" in (rule.methods or ()):
+            path = rule.build({part: PATH_PARTS.get(part, "home") for part in rule.arguments})
+            assert path is not None
+            answer = client.post(path[1])
+            assert answer.status_code == 400, rule.endpoint
+            assert "CSRF" in answer.text, rule.endpoint
 
 
 def test_a_wrong_token_is_refused(client: Client) -> None:

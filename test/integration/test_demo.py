@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from page_tracker.cli import main
 from page_tracker.embedded import RedisServer
-from page_tracker.services import demo, sites, stats
+from page_tracker.services import demo, site_figures, sites
 
 
 def test_demo_fills_a_site_with_a_month_that_reads_like_traffic(
@@ -23,8 +23,8 @@ def test_demo_fills_a_site_with_a_month_that_reads_like_traffic(
     site = sites.load(redis_client, "demo.site")
     now = datetime.now(UTC)
     today = sites.local_day(site, now)
-    month = stats.span(today, None, (today - timedelta(days=demo.DAYS)).isoformat(), None)
-    figures = stats.figures(redis_client, site, month, now)
+    month = site_figures.span(today, None, (today - timedelta(days=demo.DAYS)).isoformat(), None)
+    figures = site_figures.figures(redis_client, site, month, now)
     totals = figures["totals"]
     assert totals["views"] + totals["bots"] == 4000
     assert 0 < totals["bots"] < 200

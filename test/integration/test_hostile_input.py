@@ -15,7 +15,7 @@ from page_tracker.extensions import REDIS
 from page_tracker.services import idempotency
 from page_tracker.services.ingest import plans
 from page_tracker.services.ingest.events import MAX_PAGE
-from page_tracker.web.management.imports import MAX_IMPORT_BYTES
+from page_tracker.web.endpoints import MAX_IMPORT_BYTES
 from test.client import Client, client_of
 from test.integration.test_analytics import ADMIN, CHROME, add_site, app, clock, stats, view
 

@@ -1,5 +1,6 @@
 """The endpoint table: every route in it, nothing in it that is not routed, and what it routes."""
 
+import inspect
 import re
 
 import pytest
@@ -26,7 +27,7 @@ def test_a_route_missing_from_the_table_stops_start_up() -> None:
     with pytest.raises(
         EndpointTableError, match=re.escape("undeclared is routed but not in the table")
     ):
-        endpoints.check(routed(app))
+        endpoints.check(routed(app), [])
 
 
 def test_a_declaration_of_nothing_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +64,7 @@ def test_a_declaration_of_what_does_not_exist_stops_start_up(
         ("/api/event", "POST", ENDPOINTS["tracking.event"]),
         ("/api/event", "GET", ENDPOINTS["tracking.event"]),  # a 405, answered as the beacon's
         ("/import", "POST", ENDPOINTS["admin.import_counters"]),
-        ("/dashboard/sites/blog/live", "GET", POOL),
+        ("/dashboard/sites/blog/live", "GET", ENDPOINTS["dashboard.live"]),
         ("/dashboard", "GET", POOL),  # a redirect
         ("/nowhere", "GET", POOL),  # a 404
         ("/" + "x" * 5000, "GET", POOL),  # routed without being remembered
@@ -74,3 +75,18 @@ def test_the_router_finds_each_request_s_endpoint(
 ) -> None:
     route = endpoints.router(fast.RULES, create_app().url_map)
     assert route(path, method) == endpoint
+
+
+def test_auth_or_csrf_on_an_endpoint_of_the_fast_app_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(ENDPOINTS, "counters.hit", Endpoint(on_loop=True, csrf=True))
+    with pytest.raises(EndpointTableError, match=re.escape("counters.hit declares auth or CSRF")):
+        create_app()
+
+
+def test_every_view_that_takes_a_grant_is_guarded_by_the_table() -> None:
+    app = create_app()
+    for name, view in app.view_functions.items():
+        if "grant" in inspect.signature(inspect.unwrap(view)).parameters:
+            assert ENDPOINTS[name].auth is not None, name

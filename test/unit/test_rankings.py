@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from page_tracker.services.site_figures import ranking_keys
 from page_tracker.services.sites import make_site
-from page_tracker.services.stats import ranking_keys
 from test.clock import now
 
 pytestmark = pytest.mark.dates

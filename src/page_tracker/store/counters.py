@@ -196,12 +196,12 @@ def union_counts(
     return [int(next(replies)) if days else 0 for days in groups]
 
 
-def kept_stats(redis: Redis) -> dict[str, int] | None:
+def kept_totals(redis: Redis) -> dict[str, int] | None:
     """Return the server-wide figures worked out last, if they are still kept."""
-    kept = redis.get(keys.STATS)
+    kept = redis.get(keys.SERVER_TOTALS)
     return None if kept is None else cast(dict[str, int], json.loads(kept))
 
 
-def keep_stats(redis: Redis, figures: dict[str, int], ttl_s: int) -> None:
+def keep_totals(redis: Redis, figures: dict[str, int], ttl_s: int) -> None:
     """Keep the server-wide figures for `ttl_s` seconds."""
-    redis.set(keys.STATS, json.dumps(figures), ex=ttl_s)
+    redis.set(keys.SERVER_TOTALS, json.dumps(figures), ex=ttl_s)

@@ -21,7 +21,7 @@ PAGE_VIEWS = "page_views"
 # - per-day hits and uniques: the history length, counted from that day's last write.
 COUNTER_PATTERN = "pt:{*}:c:*"
 # The server-wide figures of GET /stats, worked out at most once a minute (TTL 60 s).
-STATS = "pt:stats"
+SERVER_TOTALS = "pt:stats"
 
 
 def counter(namespace: str, key: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response
 from werkzeug.http import HTTP_STATUS_CODES
 
-from page_tracker.services import stats
+from page_tracker.services import site_figures
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -32,9 +32,9 @@ def unauthorized(message: str) -> Response:
 
 
 def csv_answer(figures: Mapping[str, Any]) -> Response:
-    """Return a site's figures (of stats.figures) as a CSV download named after the range."""
+    """Return a site's figures (of site_figures.figures) as a CSV download named after the range."""
     text = io.StringIO()
-    csv.writer(text).writerows(stats.rows(figures))
+    csv.writer(text).writerows(site_figures.rows(figures))
     filename = f"{figures['site']}-{figures['from']}-{figures['to']}.csv"
     return Response(
         text.getvalue(),

@@ -1,19 +1,21 @@
-"""Who may call what, declared at the route.
+"""Who may call what, and the CSRF check of forms, as the endpoint table declares them.
 
 API calls carry a token (`Authorization: Bearer`, or `?token=` for a site's read token);
-dashboard pages a signed-in session.  A view says who may call it with one decorator, which
-checks before the view runs and hands it what the check found:
+dashboard pages a signed-in session.  The table (endpoints.py) names one of these decorators
+for each view that needs it; the decorator checks before the view runs and hands it what the
+check found:
 
 - `server_admin`: the server's ADMIN_TOKEN only;
 - `admin(what)`: an admin token (the server's is one too);
 - `reads_site`: a token that may read the site in the URL; the view gets `site`;
-- `ingests`: any live token; the view gets `held`, and checks each event's site against it;
+- `ingests`: any live token; the view gets `grant`, and checks each event's site against it;
 - `counter_admin`: a counter's admin key, or the server's token; the view gets `given` and
   `owner`, and a key that does not match counts against the failed-token budget;
 - `signed_in` and `sees_site(admin_only)`: a dashboard session; the view gets `grant`
   (and `site`).
 
-Every token looked up spends the failed-token budget when it does not work.
+Every token looked up spends the failed-token budget when it does not work.  A form the
+table marks with CSRF passes `checks_form` (after the decorator) before its view runs.
 """
 
 import functools
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from flask import abort, current_app, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
@@ -31,6 +34,9 @@ from page_tracker.services import counters, sessions, sites
 from page_tracker.web import params, ratelimit
 
 View = Callable[..., Any]
+# Flask-WTF's CSRF tokens, checked only where the endpoint table says (WTF_CSRF_CHECK_DEFAULT off).
+csrf = CSRFProtect()
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BEARER = WWWAuthenticate("bearer", {"realm": "page-tracker"})
 
 
@@ -72,13 +78,13 @@ def token_grant(app: Runtime, token: str) -> sites.Grant | None:
     # The server's own ADMIN_TOKEN is an admin token too.
     if is_server_token(token):
         return sites.Grant("admin", token_id=server_token_id())
-    held = sites.authorize(app.redis, token)
-    if held is None:
+    grant = sites.authorize(app.redis, token)
+    if grant is None:
         note_failure()
-    return held
+    return grant
 
 
-def grant(app: Runtime) -> sites.Grant | None:
+def presented_grant(app: Runtime) -> sites.Grant | None:
     """Return what the request's token allows, or None without a valid one.
 
     A token in the query string ends up in logs, history and Referer headers, so ?token= is
@@ -88,14 +94,14 @@ def grant(app: Runtime) -> sites.Grant | None:
     if (token := bearer_token()) is not None:
         return token_grant(app, token)
     if query_token := request.args.get("token"):
-        held = token_grant(app, query_token)
-        return held if held is not None and held.scope == "read" else None
+        grant = token_grant(app, query_token)
+        return grant if grant is not None and grant.scope == "read" else None
     return None
 
 
-def refuse(held: sites.Grant | None, what: str) -> NoReturn:
+def refuse(grant: sites.Grant | None, what: str) -> NoReturn:
     """Stop the request: 401 without a valid token, 403 with one that does not allow `what`."""
-    if held is None:
+    if grant is None:
         raise Unauthorized(f"a valid API token is required to {what}", www_authenticate=BEARER)
     raise Forbidden(f"this token does not allow you to {what}")
 
@@ -122,9 +128,9 @@ def admin(what: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            held = grant(runtime())
-            if held is None or held.scope != "admin":
-                refuse(held, what)
+            grant = presented_grant(runtime())
+            if grant is None or grant.scope != "admin":
+                refuse(grant, what)
             return view(*args, **kwargs)
 
         return checked
@@ -138,23 +144,23 @@ def reads_site(view: View) -> View:
     @functools.wraps(view)
     def checked(name: str, **kwargs: Any) -> Any:
         app = runtime()
-        held = grant(app)
-        if held is None or not held.can_read(params.name(name, "site")):
-            refuse(held, f"read site {name}")
+        grant = presented_grant(app)
+        if grant is None or not grant.can_read(params.name(name, "site")):
+            refuse(grant, f"read site {name}")
         return view(site=sites.load(app.redis, name), **kwargs)
 
     return checked
 
 
 def ingests(view: View) -> View:
-    """Let any live token call the view, which gets it as `held` to check each event's site."""
+    """Let any live token call the view, which gets it as `grant` to check each event's site."""
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        held = grant(runtime())
-        if held is None:
-            refuse(held, "send page views in batches")
-        return view(*args, held=held, **kwargs)
+        grant = presented_grant(runtime())
+        if grant is None:
+            refuse(grant, "send page views in batches")
+        return view(*args, grant=grant, **kwargs)
 
     return checked
 
@@ -187,11 +193,11 @@ def _lifetimes() -> sessions.Lifetimes:
     return sessions.Lifetimes(config["SESSION_DAYS"] * 86_400, config["SESSION_IDLE_HOURS"] * 3600)
 
 
-def sign_in(app: Runtime, held: sites.Grant) -> None:
-    """Start a dashboard session for `held`, ending any other this browser had."""
+def sign_in(app: Runtime, grant: sites.Grant) -> None:
+    """Start a dashboard session for `grant`, ending any other this browser had."""
     sign_out(app)
     session.permanent = True  # the cookie lasts as long as the sign-in may
-    session["grant"] = {"scope": held.scope, "site": held.site, "token_id": held.token_id}
+    session["grant"] = {"scope": grant.scope, "site": grant.site, "token_id": grant.token_id}
     session["id"] = sessions.start(app.redis, _lifetimes())
     session["since"] = app.now.timestamp()
 
@@ -214,15 +220,15 @@ def sign_out(app: Runtime) -> None:
 
 def viewer(app: Runtime) -> sites.Grant | None:
     """Return who is signed in, if their token still works (revoking it signs them out)."""
-    held, session_id, since = session.get("grant"), session.get("id"), session.get("since")
+    stored, session_id, since = session.get("grant"), session.get("id"), session.get("since")
     if not (
-        isinstance(held, dict) and isinstance(session_id, str) and isinstance(since, float | int)
+        isinstance(stored, dict) and isinstance(session_id, str) and isinstance(since, float | int)
     ):
         return None
     if not sessions.alive(app.redis, session_id, since, app.now.timestamp(), _lifetimes()):
         session.clear()
         return None
-    token_id = str(held.get("token_id", ""))
+    token_id = str(stored.get("token_id", ""))
     if token_id.startswith("server:"):
         alive = bool(current_app.config["ADMIN_TOKEN"]) and token_id == server_token_id()
     elif token_id.startswith(sessions.LINK_SIGN_IN):
@@ -232,14 +238,14 @@ def viewer(app: Runtime) -> sites.Grant | None:
     if not alive:
         session.clear()
         return None
-    return sites.Grant(str(held["scope"]), str(held["site"]), token_id)
+    return sites.Grant(str(stored["scope"]), str(stored["site"]), token_id)
 
 
 def _signed_in(app: Runtime) -> sites.Grant:
-    held = viewer(app)
-    if held is None:
+    grant = viewer(app)
+    if grant is None:
         abort(redirect(url_for("dashboard.login", next=request.full_path)))
-    return held
+    return grant
 
 
 def signed_in(view: View) -> View:
@@ -257,10 +263,10 @@ def signed_in_admin(view: View) -> View:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        held = _signed_in(runtime())
-        if held.scope != "admin":
+        grant = _signed_in(runtime())
+        if grant.scope != "admin":
             raise Forbidden("Only an admin may do this.")
-        return view(*args, grant=held, **kwargs)
+        return view(*args, grant=grant, **kwargs)
 
     return checked
 
@@ -272,17 +278,29 @@ def sees_site(*, admin_only: bool = False) -> Callable[[View], View]:
         @functools.wraps(view)
         def checked(name: str, **kwargs: Any) -> Any:
             app = runtime()
-            held = _signed_in(app)
-            if not held.can_read(name):
+            grant = _signed_in(app)
+            if not grant.can_read(name):
                 raise Forbidden(f"You may not see {name}.")
-            if admin_only and held.scope != "admin":
+            if admin_only and grant.scope != "admin":
                 raise Forbidden("Only an admin may do this.")
             try:
                 found = sites.load(app.redis, params.name(name, "site"))
             except sites.UnknownSiteError:
                 raise NotFound(f"There is no site {name}.") from None
-            return view(grant=held, site=found, **kwargs)
+            return view(grant=grant, site=found, **kwargs)
 
         return checked
 
     return decorate
+
+
+def checks_form(view: View) -> View:
+    """Let a request other than GET, HEAD or OPTIONS reach `view` only with its CSRF token."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if request.method not in SAFE_METHODS:
+            csrf.protect()
+        return view(*args, **kwargs)
+
+    return checked

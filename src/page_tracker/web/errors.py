@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import METRICS
 from page_tracker.metrics import Unmeasured
-from page_tracker.services import counters, idempotency, sites, stats, transfer
+from page_tracker.services import counters, idempotency, site_figures, sites, transfer
 from page_tracker.services.budgets import OverBudgetError
 from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.store.connection import FULL, UNAVAILABLE
@@ -35,7 +35,7 @@ STATUS: dict[type[Exception], int] = {
     EventError: 400,
     idempotency.InProgressError: 409,
     idempotency.IdempotencyError: 400,
-    stats.RangeError: 400,
+    site_figures.RangeError: 400,
     transfer.MalformedImportError: 400,
     BodyError: 400,
     BadgeError: 400,

@@ -74,10 +74,10 @@ def accept(
 
 
 def _server_event(
-    intake: Intake, held: Grant, raw: Any, now: datetime, known: dict[str, Site]
+    intake: Intake, grant: Grant, raw: Any, now: datetime, known: dict[str, Site]
 ) -> tuple[Site, PageView, datetime]:
     view = parse_event(raw, server_side=True)
-    if not held.can_ingest(view.site):
+    if not grant.can_ingest(view.site):
         raise RefusedEventError(f"this token may not send views of {view.site}")
     site = known.get(view.site)
     if site is None:  # a batch names a few sites: each is looked up once
@@ -100,7 +100,7 @@ Outcomes = list[EventError | SiteError | None]
 
 def count_batch(
     intake: Intake,
-    held: Grant,
+    grant: Grant,
     events: list[Any],
     now: datetime,
     answer: Callable[[Outcomes], str],
@@ -112,12 +112,12 @@ def count_batch(
     gets the answer it got the first time and counts nothing more.
     """
     if key is None:
-        return _count_batch(intake, held, events, now, answer, None)
-    name, answered = idempotency.claim(intake.redis, held.token_id, key)
+        return _count_batch(intake, grant, events, now, answer, None)
+    name, answered = idempotency.claim(intake.redis, grant.token_id, key)
     if answered is not None:
         return Counted(answered, 0, replayed=True)
     try:
-        return _count_batch(intake, held, events, now, answer, name)
+        return _count_batch(intake, grant, events, now, answer, name)
     except Exception:
         idempotency.release(intake.redis, name)
         raise
@@ -125,7 +125,7 @@ def count_batch(
 
 def _count_batch(
     intake: Intake,
-    held: Grant,
+    grant: Grant,
     events: list[Any],
     now: datetime,
     answer: Callable[[Outcomes], str],
@@ -136,7 +136,7 @@ def _count_batch(
     known: dict[str, Site] = {}
     for raw in events:
         try:
-            site, view, when = _server_event(intake, held, raw, now, known)
+            site, view, when = _server_event(intake, grant, raw, now, known)
         except (EventError, SiteError) as error:
             outcomes.append(error)
             continue

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime
-from page_tracker.services import counters
+from page_tracker.services import counter_figures
 from page_tracker.web import params, ratelimit
 from page_tracker.web.badge_svg import STYLES, Badge, color
 from page_tracker.web.busy.counters import count_hit
@@ -52,7 +52,7 @@ def answer_badge(app: Runtime, sent: Request, names: Mapping[str, str]) -> BaseR
     if show == "total" and counted is not None:
         figure = counted
     else:
-        figure = counters.figure(app.redis, namespace, key, show, app.now)
+        figure = counter_figures.figure(app.redis, namespace, key, show, app.now)
     message = str(figure + base if show == "total" else figure)
     svg = Badge(label, message, fill, label_fill, style).svg()
     answer = Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})

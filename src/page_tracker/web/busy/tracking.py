@@ -16,16 +16,15 @@ from page_tracker.services import sites
 from page_tracker.services.ingest import intake
 from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.store.budgets import Spent
-from page_tracker.web import auth, bodies, params, ratelimit
+from page_tracker.web import bodies, params, ratelimit
 from page_tracker.web.answers import json_error
+from page_tracker.web.endpoints import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 from page_tracker.web.errors import status_of
 
 bp = Blueprint("tracking", __name__)
 
 SCRIPT = (files("page_tracker") / "static" / "script.js").read_bytes()
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-MAX_EVENT_BYTES = 16 * 1024
-MAX_BATCH_BYTES = 4 * 1024 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -143,8 +142,7 @@ def _batch_answer(outcomes: intake.Outcomes) -> str:
 
 
 @bp.post("/api/events")
-@auth.ingests
-def batch(held: sites.Grant) -> Response:
+def batch(grant: sites.Grant) -> Response:
     """Count up to MAX_BATCH server-side page views; answer a result for each."""
     body = _json_body(request, MAX_BATCH_BYTES)
     events = body.get("events") if isinstance(body, dict) else body
@@ -154,7 +152,7 @@ def batch(held: sites.Grant) -> Response:
         return json_error(413, f"send at most {intake.MAX_BATCH} events in one batch")
     app = runtime()
     key = request.headers.get("Idempotency-Key")
-    counted = intake.count_batch(app.intake, held, events, app.now, _batch_answer, key)
+    counted = intake.count_batch(app.intake, grant, events, app.now, _batch_answer, key)
     response = Response(counted.answer, 202, mimetype="application/json")
     if counted.replayed:
         response.headers["Idempotent-Replayed"] = "true"

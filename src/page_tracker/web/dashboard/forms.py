@@ -11,23 +11,21 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import runtime
-from page_tracker.services import counters, sites
+from page_tracker.services import counter_figures, counters, sites
 from page_tracker.services.counters import INT64_MAX, INT64_MIN
-from page_tracker.web import auth, params
+from page_tracker.web import params
 from page_tracker.web.dashboard import charts
-from page_tracker.web.dashboard.pages import UTC, csrf, dress
+from page_tracker.web.dashboard.setup import UTC, dress
 
 bp = Blueprint("manage", __name__, url_prefix="/dashboard")
 dress(bp)
 
 
 @bp.route("/new-site", methods=["GET", "POST"])
-@auth.signed_in_admin
 def new_site(grant: sites.Grant) -> str | BaseResponse | tuple[str, int]:
     """Register a site from a form; then show its snippet."""
     if request.method == "GET":
         return _site_form(grant, {}, {})
-    csrf.protect()
     app, form = runtime(), request.form
     try:
         site = _site_from(form, form.get("name", "").strip(), int(app.now.timestamp()))
@@ -71,12 +69,10 @@ def _settings_form(site: sites.Site) -> dict[str, str]:
 
 
 @bp.route("/sites/<name>/settings", methods=["GET", "POST"])
-@auth.sees_site(admin_only=True)
 def site_settings(grant: sites.Grant, site: sites.Site) -> str | BaseResponse | tuple[str, int]:
     """Change a site's domains, time zone, retention and Do-Not-Track choice; or delete it."""
     if request.method == "GET":
         return _site_form(grant, _settings_form(site), {}, site)
-    csrf.protect()
     try:
         sites.update(runtime().redis, _site_from(request.form, site.name, site.created))
     except sites.SiteError as error:
@@ -87,10 +83,8 @@ def site_settings(grant: sites.Grant, site: sites.Site) -> str | BaseResponse | 
 
 
 @bp.post("/sites/<name>/delete")
-@auth.sees_site(admin_only=True)
 def delete_site(grant: sites.Grant, site: sites.Site) -> BaseResponse | tuple[str, int]:
     """Delete a site, its figures and its tokens, once its name is typed to confirm."""
-    csrf.protect()
     if request.form.get("confirm", "").strip() != site.name:
         errors = {"confirm": f"Type {site.name} exactly to delete it."}
         return _site_form(grant, _settings_form(site), errors, site), 400
@@ -100,7 +94,6 @@ def delete_site(grant: sites.Grant, site: sites.Site) -> BaseResponse | tuple[st
 
 
 @bp.get("/tokens")
-@auth.signed_in_admin
 def tokens(grant: sites.Grant) -> str:
     """List every token, with forms to create and revoke them."""
     return _tokens_page(grant, {}, {})
@@ -119,10 +112,8 @@ def _tokens_page(grant: sites.Grant, form: Any, errors: dict[str, str]) -> str:
 
 
 @bp.post("/tokens")
-@auth.signed_in_admin
 def add_token(grant: sites.Grant) -> str | tuple[str, int]:
     """Create a token and show it, this once."""
-    csrf.protect()
     app, form = runtime(), request.form
     scope = form.get("scope", "")
     site = "" if scope == "admin" else form.get("site", "")
@@ -136,10 +127,8 @@ def add_token(grant: sites.Grant) -> str | tuple[str, int]:
 
 
 @bp.post("/tokens/<token_id>/revoke")
-@auth.signed_in_admin
 def revoke_token(grant: sites.Grant, token_id: str) -> BaseResponse:
     """Revoke a token: it stops working at once, and whoever signed in with it is signed out."""
-    csrf.protect()
     if not sites.revoke_token(runtime().redis, token_id):
         raise NotFound(f"There is no token {token_id}.")
     flash(f"Token {token_id} revoked.")
@@ -156,13 +145,11 @@ def _value(raw: str) -> int | None:
 
 
 @bp.route("/new-counter", methods=["GET", "POST"])
-@auth.signed_in_admin
 def new_counter(grant: sites.Grant) -> str | tuple[str, int]:
     """Create a counter from a form and show its admin key, this once."""
     form = request.form
     if request.method == "GET":
         return render_template("dashboard/new_counter.html", grant=grant, form={}, errors={})
-    csrf.protect()
     namespace, key = form.get("namespace", "").strip(), form.get("key", "").strip()
     value = _value(form.get("value", ""))
     errors = {
@@ -191,7 +178,6 @@ def new_counter(grant: sites.Grant) -> str | tuple[str, int]:
 
 
 @bp.get("/counters/<namespace>/<key>")
-@auth.signed_in_admin
 def counter(grant: sites.Grant, namespace: str, key: str) -> str:
     """Show a counter's history as a chart, its badge, snippets to embed it, and its forms."""
     return _counter_page(grant, namespace, key, {})
@@ -202,7 +188,7 @@ def _counter_page(grant: sites.Grant, namespace: str, key: str, errors: dict[str
     namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     try:
         info = counters.info(app.redis, namespace, key)
-        days = counters.history(app.redis, app.policy, namespace, key, 30, UTC, app.now)
+        days = counter_figures.history(app.redis, app.policy, namespace, key, 30, UTC, app.now)
     except counters.NotFoundError:
         raise NotFound("There is no such counter.") from None
     points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
@@ -218,10 +204,8 @@ def _counter_page(grant: sites.Grant, namespace: str, key: str, errors: dict[str
 
 
 @bp.post("/counters/<namespace>/<key>/set")
-@auth.signed_in_admin
 def set_counter(grant: sites.Grant, namespace: str, key: str) -> BaseResponse | tuple[str, int]:
     """Set a counter to the form's value, or to 0 when the form resets it."""
-    csrf.protect()
     value = 0 if "reset" in request.form else _value(request.form.get("value", ""))
     if value is None:
         error = f"value must be an integer from {INT64_MIN} to {INT64_MAX}"

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from page_tracker.services import idempotency, stats
+from page_tracker.services import idempotency, site_figures
 from page_tracker.services.counters import NAME
 from page_tracker.services.ingest import events, intake
 from page_tracker.web.badge_svg import STYLES
@@ -38,7 +38,7 @@ def _query(name: str, schema: dict[str, Any], *, required: bool = False) -> dict
 
 
 # The series and the top lists of a site's figures.
-_LISTS = ("series", "pages", "referrers", "sources", *stats.GROUPS.values())
+_LISTS = ("series", "pages", "referrers", "sources", *site_figures.GROUPS.values())
 _CALLBACK = _query("callback", {"type": "string", "pattern": f"^{CALLBACK.pattern}$"})
 _TOKEN = _query("token", {"type": "string"})
 
@@ -179,7 +179,7 @@ def _analytics_paths() -> dict[str, Any]:
     settings = {"$ref": "#/components/responses/Site"}
     most = intake.MAX_BATCH
     range_params = [
-        _query("range", {"enum": [*stats.RANGES, stats.CUSTOM]}),
+        _query("range", {"enum": [*site_figures.RANGES, site_figures.CUSTOM]}),
         _query("from", {"type": "string", "format": "date"}),
         _query("to", {"type": "string", "format": "date"}),
         _query("tz", {"type": "string"}),

@@ -72,8 +72,8 @@ def _loaded(path: Path) -> Snapshot:
 @cache
 def revision() -> str:
     """Return the git commit this code was built from: PAGE_TRACKER_REVISION, or git's answer."""
-    if sent := os.environ.get("PAGE_TRACKER_REVISION"):
-        return sent
+    if revision := os.environ.get("PAGE_TRACKER_REVISION"):
+        return revision
     git = shutil.which("git")
     if git is None:
         return "unknown"

@@ -54,7 +54,7 @@ class Runtime(NamedTuple):
         return Intake(self.redis, self.secrets, self.sites, self.inbox)
 
 
-def runtime(extensions: dict[str, Any] | None = None) -> Runtime:
+def current_runtime(extensions: dict[str, Any] | None = None) -> Runtime:
     """Return the clients and settings in `extensions` (the current app's) at this moment."""
     if extensions is None:
         extensions = current_app.extensions

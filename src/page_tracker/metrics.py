@@ -35,7 +35,7 @@ REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 COMMAND_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Why a beacon or pixel was not counted as a view.
-NOT_COUNTED = ("dnt", "bot", "refused_origin", "malformed", "unknown_site")
+UNCOUNTED_REASONS = ("dnt", "bot", "refused_origin", "malformed", "unknown_site")
 BUDGETS = ("writes", "page views", "failed tokens")
 # The Redis errors an operator watches for; any other kind gets its series when it happens.
 REDIS_ERRORS = ("ConnectionError", "TimeoutError", "OutOfMemoryError", "ResponseError")
@@ -70,7 +70,7 @@ SPECS = {
     "beacons_accepted": Spec("counter", "Views from browsers counted as views."),
     "beacons_not_counted": Spec(
         "counter", "Views from browsers not counted as views, by reason.",
-        ("reason",), initial=tuple((reason,) for reason in NOT_COUNTED),
+        ("reason",), initial=tuple((reason,) for reason in UNCOUNTED_REASONS),
     ),
     "batch_events": Spec(
         "counter", "Events of servers' batches, accepted or rejected.",
@@ -113,7 +113,7 @@ class Unmeasured:
         """Count a counter hit."""
 
     def beacon(self, not_counted: str | None) -> None:
-        """Count a view from a browser: counted, or not counted for a reason of NOT_COUNTED."""
+        """Count a view from a browser: counted, or not counted for one of UNCOUNTED_REASONS."""
 
     def batch(self, accepted: int, rejected: int) -> None:
         """Count the events of a server's batch."""

@@ -19,7 +19,7 @@ from page_tracker.embedded import RedisServer
 from page_tracker.extensions import CLOCK, REDIS
 from page_tracker.metrics import Metrics, Unmeasured
 from page_tracker.services import sites
-from page_tracker.services.ingest import events, inbox, plans, visits
+from page_tracker.services.ingest import events, inbox, plans, records, visits
 from page_tracker.store import analytics as store
 from page_tracker.store import keys
 from test import clock
@@ -63,7 +63,7 @@ def test_a_record_holds_what_counting_needs_and_nothing_identifying(
     (record,) = cast(list[str], redis_client.lrange(keys.inbox("shop"), 0, -1))
     assert "203.0.113.9" not in record
     assert "Mozilla" not in record
-    assert inbox.decode("shop", record) == seen
+    assert records.decode("shop", record) == seen
     assert redis_client.hget(DAY, "views") is None  # not counted until drained
     assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1
@@ -76,7 +76,7 @@ def test_concurrent_drains_count_every_view_exactly_once(redis_client: redis.Red
     for n in range(total):
         pipe.rpush(
             keys.inbox("shop"),
-            inbox.encode(visit(redis_client, f"/p{n % 300}", f"10.0.{n % 50}.1")),
+            records.encode(visit(redis_client, f"/p{n % 300}", f"10.0.{n % 50}.1")),
         )
     pipe.execute()
     results: list[bool] = []
@@ -103,13 +103,13 @@ def test_concurrent_drains_count_every_view_exactly_once(redis_client: redis.Red
 
 def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis) -> None:
     inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
-    records = store.take(redis_client, "shop", "slow", inbox.BATCH)
-    assert records is not None
+    taken = store.take(redis_client, "shop", "slow", inbox.BATCH)
+    assert taken is not None
     assert store.take(redis_client, "shop", "other", inbox.BATCH) is None  # locked
     # The slow drainer's lock expires and another drainer takes the inbox over.
     redis_client.set(keys.inbox_lock("shop"), "other")
-    late = plans.plan(SITE, [inbox.decode("shop", record) for record in records])
-    late.taken = ("shop", "slow", len(records))
+    late = plans.plan(SITE, [records.decode("shop", record) for record in taken])
+    late.taken = ("shop", "slow", len(taken))
     assert store.apply(redis_client, [late], int(WHEN.timestamp())) is False
     assert views(redis_client) == 0
     assert redis_client.llen(keys.inbox("shop")) == 1
@@ -149,7 +149,9 @@ def test_a_record_that_cannot_be_stored_is_set_aside_and_the_inbox_goes_on(
 ) -> None:
     # A lone surrogate decodes, but no Redis command can carry it: before, the drainer failed
     # on it at every round and every later view of the site waited uncounted.
-    version, when, visitor, what = inbox.encode(visit(redis_client, "/a", "10.0.0.1")).split(" ", 3)
+    version, when, visitor, what = records.encode(visit(redis_client, "/a", "10.0.0.1")).split(
+        " ", 3
+    )
     fields = json.loads(what)
     fields[0] = "/\ud800x"
     # The surrogate escaped: the record itself is ASCII.
@@ -198,8 +200,8 @@ def test_a_drainer_round_retries_a_busy_inbox(redis_client: redis.Redis) -> None
 def test_a_record_of_an_unknown_version_is_dropped(
     redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, rest = inbox.encode(visit(redis_client, "/a", "10.0.0.1")).split(" ", 1)
-    redis_client.rpush(keys.inbox("shop"), f"{int(inbox.VERSION) + 1} {rest}")
+    _, rest = records.encode(visit(redis_client, "/a", "10.0.0.1")).split(" ", 1)
+    redis_client.rpush(keys.inbox("shop"), f"{int(records.VERSION) + 1} {rest}")
     with caplog.at_level(logging.ERROR):
         assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 0
@@ -212,7 +214,7 @@ def test_a_record_an_older_worker_left_is_counted(redis_client: redis.Redis) -> 
     view, agent = seen.view, seen.agent
     when = seen.when.timestamp()
     old = [1, when, view.page, view.host, view.referrer, view.source, *agent, seen.visitor]
-    assert inbox.decode("shop", json.dumps(old, separators=(",", ":"))) == seen
+    assert records.decode("shop", json.dumps(old, separators=(",", ":"))) == seen
     redis_client.rpush(keys.inbox("shop"), json.dumps(old, separators=(",", ":")))
     assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1

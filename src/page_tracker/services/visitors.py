@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from redis import Redis
 
-from page_tracker.store import counters as store
+from page_tracker.store import visitors as store
 
 
 def day_secret(redis: Redis, day: date, known: dict[date, bytes]) -> bytes:

@@ -153,19 +153,6 @@ def all_time_uniques(redis: Redis, namespace: str, key: str) -> int:
     return int(redis.pfcount(keys.all_uniques(namespace, key)))
 
 
-def visitor_secret(redis: Redis, day: date, candidate: str) -> str:
-    """Return the date's secret, storing `candidate` if it has none yet (TTL 3 days).
-
-    Three days cover a date in every time zone from UTC+14 to UTC-12, with room to spare.
-    """
-    name = keys.visitor_secret(day)
-    pipe = redis.pipeline(transaction=False)
-    pipe.set(name, candidate, nx=True, ex=3 * DAY_S)
-    pipe.get(name)
-    _, secret = pipe.execute()
-    return str(secret)
-
-
 def counter_names(redis: Redis) -> Iterator[tuple[str, str]]:
     """Yield (namespace, key) of every counter."""
     for name in redis.scan_iter(match=keys.COUNTER_PATTERN, count=1000):

@@ -29,7 +29,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
-from page_tracker.extensions import Runtime, runtime
+from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.services import counters, sessions, sites
 from page_tracker.web import params, ratelimit
 
@@ -64,27 +64,27 @@ def is_server_token(token: str | None) -> bool:
 
 def check_failures() -> None:
     """Stop with a 429 if this address has sent too many tokens that did not work."""
-    ratelimit.check_failures(runtime(), request.remote_addr or "")
+    ratelimit.check_failures(current_runtime(), request.remote_addr or "")
 
 
 def note_failure() -> None:
     """Count a token that did not work against this address's budget."""
-    ratelimit.note_failure(runtime(), request.remote_addr or "")
+    ratelimit.note_failure(current_runtime(), request.remote_addr or "")
 
 
-def token_grant(app: Runtime, token: str) -> sites.Grant | None:
+def token_grant(runtime: Runtime, token: str) -> sites.Grant | None:
     """Return what `token` allows, or None if it is not a live token (a counted failure)."""
     check_failures()
     # The server's own ADMIN_TOKEN is an admin token too.
     if is_server_token(token):
         return sites.Grant("admin", token_id=server_token_id())
-    grant = sites.authorize(app.redis, token)
+    grant = sites.authorize(runtime.redis, token)
     if grant is None:
         note_failure()
     return grant
 
 
-def presented_grant(app: Runtime) -> sites.Grant | None:
+def presented_grant(runtime: Runtime) -> sites.Grant | None:
     """Return what the request's token allows, or None without a valid one.
 
     A token in the query string ends up in logs, history and Referer headers, so ?token= is
@@ -92,9 +92,9 @@ def presented_grant(app: Runtime) -> sites.Grant | None:
     come in the Authorization header.
     """
     if (token := bearer_token()) is not None:
-        return token_grant(app, token)
+        return token_grant(runtime, token)
     if query_token := request.args.get("token"):
-        grant = token_grant(app, query_token)
+        grant = token_grant(runtime, query_token)
         return grant if grant is not None and grant.scope == "read" else None
     return None
 
@@ -128,7 +128,7 @@ def admin(what: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            grant = presented_grant(runtime())
+            grant = presented_grant(current_runtime())
             if grant is None or grant.scope != "admin":
                 refuse(grant, what)
             return view(*args, **kwargs)
@@ -143,11 +143,11 @@ def reads_site(view: View) -> View:
 
     @functools.wraps(view)
     def checked(name: str, **kwargs: Any) -> Any:
-        app = runtime()
-        grant = presented_grant(app)
+        runtime = current_runtime()
+        grant = presented_grant(runtime)
         if grant is None or not grant.can_read(params.name(name, "site")):
             refuse(grant, f"read site {name}")
-        return view(site=sites.load(app.redis, name), **kwargs)
+        return view(site=sites.load(runtime.redis, name), **kwargs)
 
     return checked
 
@@ -157,7 +157,7 @@ def ingests(view: View) -> View:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        grant = presented_grant(runtime())
+        grant = presented_grant(current_runtime())
         if grant is None:
             refuse(grant, "send page views in batches")
         return view(*args, grant=grant, **kwargs)
@@ -193,39 +193,39 @@ def _lifetimes() -> sessions.Lifetimes:
     return sessions.Lifetimes(config["SESSION_DAYS"] * 86_400, config["SESSION_IDLE_HOURS"] * 3600)
 
 
-def sign_in(app: Runtime, grant: sites.Grant) -> None:
+def sign_in(runtime: Runtime, grant: sites.Grant) -> None:
     """Start a dashboard session for `grant`, ending any other this browser had."""
-    sign_out(app)
+    sign_out(runtime)
     session.permanent = True  # the cookie lasts as long as the sign-in may
     session["grant"] = {"scope": grant.scope, "site": grant.site, "token_id": grant.token_id}
-    session["id"] = sessions.start(app.redis, _lifetimes())
-    session["since"] = app.now.timestamp()
+    session["id"] = sessions.start(runtime.redis, _lifetimes())
+    session["since"] = runtime.now.timestamp()
 
 
-def sign_in_by_link(app: Runtime, secret: str) -> bool:
+def sign_in_by_link(runtime: Runtime, secret: str) -> bool:
     """Sign this browser in as admin with a one-time link; False if the link is spent."""
-    token_id = sessions.use_link(app.redis, secret)
+    token_id = sessions.use_link(runtime.redis, secret)
     if token_id is None:
         return False
-    sign_in(app, sites.Grant("admin", token_id=token_id))
+    sign_in(runtime, sites.Grant("admin", token_id=token_id))
     return True
 
 
-def sign_out(app: Runtime) -> None:
+def sign_out(runtime: Runtime) -> None:
     """End this browser's dashboard session."""
     if isinstance(session_id := session.get("id"), str):
-        sessions.end(app.redis, session_id)
+        sessions.end(runtime.redis, session_id)
     session.clear()
 
 
-def viewer(app: Runtime) -> sites.Grant | None:
+def viewer(runtime: Runtime) -> sites.Grant | None:
     """Return who is signed in, if their token still works (revoking it signs them out)."""
     stored, session_id, since = session.get("grant"), session.get("id"), session.get("since")
     if not (
         isinstance(stored, dict) and isinstance(session_id, str) and isinstance(since, float | int)
     ):
         return None
-    if not sessions.alive(app.redis, session_id, since, app.now.timestamp(), _lifetimes()):
+    if not sessions.alive(runtime.redis, session_id, since, runtime.now.timestamp(), _lifetimes()):
         session.clear()
         return None
     token_id = str(stored.get("token_id", ""))
@@ -234,15 +234,15 @@ def viewer(app: Runtime) -> sites.Grant | None:
     elif token_id.startswith(sessions.LINK_SIGN_IN):
         alive = True  # a one-time link's sign-in lasts as long as its session
     else:
-        alive = sites.is_live(app.redis, token_id)
+        alive = sites.is_live(runtime.redis, token_id)
     if not alive:
         session.clear()
         return None
     return sites.Grant(str(stored["scope"]), str(stored["site"]), token_id)
 
 
-def _signed_in(app: Runtime) -> sites.Grant:
-    grant = viewer(app)
+def _signed_in(runtime: Runtime) -> sites.Grant:
+    grant = viewer(runtime)
     if grant is None:
         abort(redirect(url_for("dashboard.login", next=request.full_path)))
     return grant
@@ -253,7 +253,7 @@ def signed_in(view: View) -> View:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        return view(*args, grant=_signed_in(runtime()), **kwargs)
+        return view(*args, grant=_signed_in(current_runtime()), **kwargs)
 
     return checked
 
@@ -263,7 +263,7 @@ def signed_in_admin(view: View) -> View:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        grant = _signed_in(runtime())
+        grant = _signed_in(current_runtime())
         if grant.scope != "admin":
             raise Forbidden("Only an admin may do this.")
         return view(*args, grant=grant, **kwargs)
@@ -277,14 +277,14 @@ def sees_site(*, admin_only: bool = False) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def checked(name: str, **kwargs: Any) -> Any:
-            app = runtime()
-            grant = _signed_in(app)
+            runtime = current_runtime()
+            grant = _signed_in(runtime)
             if not grant.can_read(name):
                 raise Forbidden(f"You may not see {name}.")
             if admin_only and grant.scope != "admin":
                 raise Forbidden("Only an admin may do this.")
             try:
-                found = sites.load(app.redis, params.name(name, "site"))
+                found = sites.load(runtime.redis, params.name(name, "site"))
             except sites.UnknownSiteError:
                 raise NotFound(f"There is no site {name}.") from None
             return view(grant=grant, site=found, **kwargs)

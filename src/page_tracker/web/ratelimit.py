@@ -43,18 +43,18 @@ def configured(config: Mapping[str, Any]) -> dict[str, Budget]:
     return found
 
 
-def charge(app: Runtime, scope: str, ip: str, namespace: str | None = None) -> Charge | None:
+def charge(runtime: Runtime, scope: str, ip: str, namespace: str | None = None) -> Charge | None:
     """Return what a request from `ip` spends of the budget `scope`; None if it is off."""
-    budget = app.budgets.get(scope)
+    budget = runtime.budgets.get(scope)
     if budget is None:
         return None
-    return budgets.charge(app.redis, budget, ip, app.now, app.secrets, namespace)
+    return budgets.charge(runtime.redis, budget, ip, runtime.now, runtime.secrets, namespace)
 
 
-def spend(app: Runtime, scope: str, ip: str, namespace: str | None = None) -> Spent | None:
+def spend(runtime: Runtime, scope: str, ip: str, namespace: str | None = None) -> Spent | None:
     """Spend one request of `ip`'s budget `scope`; raise OverBudgetError past it."""
-    found = charge(app, scope, ip, namespace)
-    return None if found is None else budgets.spend(app.redis, found)
+    found = charge(runtime, scope, ip, namespace)
+    return None if found is None else budgets.spend(runtime.redis, found)
 
 
 def with_headers(response: BaseResponse, spent: Spent | None) -> BaseResponse:
@@ -89,15 +89,15 @@ def refusal(error: OverBudgetError, metrics: Unmeasured) -> BaseResponse:
     return response
 
 
-def check_failures(app: Runtime, ip: str) -> None:
+def check_failures(runtime: Runtime, ip: str) -> None:
     """Stop with a 429 if `ip` has sent too many tokens that did not work."""
-    found = charge(app, FAILURES, ip)
-    if found is not None and budgets.exhausted(app.redis, found) is not None:
-        app.metrics.rate_limited(LABELS[FAILURES])
+    found = charge(runtime, FAILURES, ip)
+    if found is not None and budgets.exhausted(runtime.redis, found) is not None:
+        runtime.metrics.rate_limited(LABELS[FAILURES])
         raise TooManyRequests("too many tokens that did not work came from this address; wait")
 
 
-def note_failure(app: Runtime, ip: str) -> None:
+def note_failure(runtime: Runtime, ip: str) -> None:
     """Count a token that did not work against `ip`'s budget of failures."""
     with contextlib.suppress(OverBudgetError):  # the next try is refused by check_failures
-        spend(app, FAILURES, ip)
+        spend(runtime, FAILURES, ip)

@@ -7,21 +7,17 @@ User-Agent, only the keyed visitor hash.  Every read of a site's figures drains 
 so figures never miss a view that was answered.
 """
 
-import json
 import logging
-import math
 import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from redis import Redis
 
-from page_tracker.services.ingest.agents import Agent
-from page_tracker.services.ingest.events import PageView
+from page_tracker.services.ingest import records
 from page_tracker.services.ingest.plans import admitted_plan
 from page_tracker.services.ingest.visits import Visit
 from page_tracker.services.sites import Site, UnknownSiteError
@@ -41,10 +37,6 @@ READ_WAIT_S = 2.0
 MAX_PAUSE_S = 5.0
 # How long a stopping worker spends counting what it answered (granian kills it after 10 s).
 FLUSH_S = 5.0
-# A record is "2 <when> <visitor or -> <what>": what was viewed and by which kind of agent, as
-# JSON.  Many views share their what: each worker encodes, checks and decodes it once.
-VERSION = "2"
-NO_VISITOR = "-"
 
 
 class DrainWatch(Protocol):
@@ -57,85 +49,9 @@ class DrainWatch(Protocol):
         """Take a drain round that failed."""
 
 
-def encode(visit: Visit) -> str:
-    """Return `visit` as an inbox record."""
-    view, agent = visit.view, visit.agent
-    what = _what_of(view.page, view.host, view.referrer, view.source, *agent)
-    return f"{VERSION} {visit.when.timestamp()!r} {visit.visitor or NO_VISITOR} {what}"
-
-
-@lru_cache(maxsize=4096)
-def _what_of(*fields: object) -> str:
-    return json.dumps(fields, separators=(",", ":"))
-
-
-def _text(value: object, *, optional: bool = True) -> bool:
-    if value is None:
-        return optional
-    if not isinstance(value, str):
-        return False
-    if value.isascii():  # most text, and known at once
-        return True
-    try:
-        value.encode()  # a lone surrogate cannot be stored
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def decode(site: str, record: str) -> Visit:
-    """Return the visit an inbox record of `site` holds; raise ValueError if it holds none."""
-    if record.startswith("[1,"):
-        record = _upgraded(record)
-    try:
-        version, stamp, visitor, what = record.split(" ", 3)
-        when = float(stamp)
-    except ValueError as error:
-        raise ValueError(f"not an inbox record: {record[:100]!r}") from error
-    if version != VERSION:
-        raise ValueError(f"inbox record of unknown version {version!r}")
-    if not math.isfinite(when) or not (visitor == NO_VISITOR or visitor.isalnum()):
-        raise ValueError(f"inbox record with fields of the wrong kind: {record[:100]!r}")
-    view, agent = _seen(site, what)
-    return Visit(
-        view,
-        datetime.fromtimestamp(when, UTC),
-        agent,
-        None if visitor == NO_VISITOR else visitor,
-    )
-
-
-@lru_cache(maxsize=4096)
-def _seen(site: str, what: str) -> tuple[PageView, Agent]:
-    try:
-        page, host, referrer, source, bot, browser, system, device = json.loads(what)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"not an inbox record: {what[:100]!r}") from error
-    # Whatever was checked when the view came in, what is counted must be countable: one
-    # record that cannot be stored would otherwise stop its site's inbox for good.
-    if not (
-        isinstance(bot, bool)
-        and _text(page, optional=False)
-        and all(map(_text, (host, referrer, source)))
-        and all(_text(text, optional=False) for text in (browser, system, device))
-    ):
-        raise ValueError(f"inbox record with fields of the wrong kind: {what[:100]!r}")
-    return PageView(site, host, page, referrer, source), Agent(bot, browser, system, device)
-
-
-def _upgraded(record: str) -> str:
-    """Return a record of version 1 (a JSON array), which an older worker may have left."""
-    try:
-        _, when, *what, visitor = json.loads(record)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"not an inbox record: {record[:100]!r}") from error
-    # decode checks what it turns into: a visitor that is not text, say, fails there.
-    return f"{VERSION} {when!r} {visitor or NO_VISITOR} {json.dumps(what)}"
-
-
 def queue(redis: Redis, visit: Visit, charge: Charge | None = None) -> Spent | None:
     """Put a checked, classified view in its site's inbox, unless `charge` is spent."""
-    return store.queue(redis, visit.view.site, encode(visit), charge)
+    return store.queue(redis, visit.view.site, records.encode(visit), charge)
 
 
 def drain(
@@ -157,18 +73,18 @@ def drain(
     holder = holder or secrets.token_hex(8)
     deadline = time.monotonic() + wait_s
     while True:
-        records = store.take(redis, site.name, holder, BATCH)
-        if records is None:
+        taken = store.take(redis, site.name, holder, BATCH)
+        if taken is None:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)
             continue
-        if not records:
+        if not taken:
             return True
         visits, rejects = [], []
-        for record in records:
+        for record in taken:
             try:
-                visits.append(decode(site.name, record))
+                visits.append(records.decode(site.name, record))
             except ValueError:
                 # A record nothing can count would block the inbox forever: set it aside.
                 log.exception("set aside an inbox record of site %s", site.name)
@@ -176,12 +92,12 @@ def drain(
         if rejects:
             store.set_aside(redis, site.name, rejects)
         writes = admitted_plan(redis, site, visits)
-        writes.taken = (site.name, holder, len(records))
+        writes.taken = (site.name, holder, len(taken))
         # False: the lock expired mid-batch and another drainer counts these records instead.
         store.apply(redis, [writes], int(now.timestamp()))
         if watch is not None:
             watch.drained(len(visits), len(rejects))
-        if len(records) < BATCH:  # the rest came in meanwhile: the next round counts it
+        if len(taken) < BATCH:  # the rest came in meanwhile: the next round counts it
             return True
 
 
@@ -197,20 +113,10 @@ def backlog(redis: Redis, names: Sequence[str], now: datetime) -> Backlog:
     waiting, oldest = 0, now.timestamp()
     for count, first in store.backlog(redis, names):
         waiting += count
-        when = _time_of(first) if first is not None else None
+        when = records.time_of(first) if first is not None else None
         if when is not None:
             oldest = min(oldest, when)
     return Backlog(waiting, max(0.0, now.timestamp() - oldest))
-
-
-def _time_of(record: str) -> float | None:
-    """Return when the view of `record` came in, or None if the record cannot tell."""
-    try:
-        stamp = record.split(" ", 2)[1] if record.startswith(VERSION) else json.loads(record)[1]
-        when = float(stamp)
-    except (IndexError, KeyError, TypeError, ValueError):
-        return None
-    return when if math.isfinite(when) else None
 
 
 def settle(redis: Redis, site: Site, now: datetime) -> None:

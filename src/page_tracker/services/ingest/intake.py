@@ -23,7 +23,7 @@ from page_tracker.services.ingest.visits import Visit, visit
 from page_tracker.services.sites import Grant, Site, SiteBook, SiteError
 from page_tracker.store.budgets import Budget, Spent
 
-COUNTED, BOT, NOT_COUNTED = "counted", "bot", "not counted: the visitor asked not to be tracked"
+COUNTED, BOT, PRIVATE = "counted", "bot", "not counted: the visitor asked not to be tracked"
 MAX_BATCH = 1000
 
 
@@ -50,7 +50,7 @@ class Intake:
 def accept(
     intake: Intake, raw: Any, sender: Sender, now: datetime, budget: Budget | None = None
 ) -> tuple[str, Spent | None]:
-    """Queue one view from a browser; return COUNTED, BOT or NOT_COUNTED, and what was spent.
+    """Queue one view from a browser; return COUNTED, BOT or PRIVATE, and what was spent.
 
     A view that is queued spends the sender's `budget` in the site, in the same step.  Raise
     EventError (or RefusedEventError) for a view that cannot count, UnknownSiteError for a site
@@ -60,7 +60,7 @@ def accept(
     site = intake.sites.get(intake.redis, view.site)
     check_origin(site, view, sender.origin)
     if site.honor_dnt and (view.dnt or sender.opted_out):
-        return NOT_COUNTED, None
+        return PRIVATE, None
     agent = sender.user_agent[:MAX_USER_AGENT]
     seen = visit(intake.redis, intake.secrets, site, view, now, sender.ip, agent)
     charge = (

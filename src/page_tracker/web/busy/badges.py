@@ -33,26 +33,26 @@ def _design(args: Mapping[str, str]) -> tuple[str, str, str, str]:
     return label, fill, label_fill, _option(args, "style", "flat", STYLES)
 
 
-def answer_badge(app: Runtime, sent: Request, names: Mapping[str, str]) -> BaseResponse:
+def answer_badge(runtime: Runtime, incoming: Request, names: Mapping[str, str]) -> BaseResponse:
     """Draw a counter's figure; count a hit first unless `?count=false` (served by fast.py)."""
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
     # A dict of the first values: a MultiDict raises (and catches) on every missing key.
-    args = sent.args.to_dict()
+    args = incoming.args.to_dict()
     # Every option is checked before anything is counted.
     label, fill, label_fill, style = _design(args)
     show = _option(args, "show", "total", SHOW)
     count = _option(args, "count", "true", ("true", "false")) == "true"
     base = params.integer(args.get("base"), "base", required=False)
     if count:
-        ip, agent = sent.remote_addr or "", sent.headers.get("User-Agent", "")
-        counted, spent = count_hit(app, namespace, key, ip, agent)
+        ip, agent = incoming.remote_addr or "", incoming.headers.get("User-Agent", "")
+        counted, spent = count_hit(runtime, namespace, key, ip, agent)
     else:
         counted, spent = None, None
     if show == "total" and counted is not None:
         figure = counted
     else:
-        figure = counter_figures.figure(app.redis, namespace, key, show, app.now)
+        figure = counter_figures.figure(runtime.redis, namespace, key, show, runtime.now)
     message = str(figure + base if show == "total" else figure)
     svg = Badge(label, message, fill, label_fill, style).svg()
     answer = Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})

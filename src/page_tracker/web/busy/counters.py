@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import Runtime, runtime
+from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.services import counter_figures, counters, visitors
 from page_tracker.store.budgets import Spent
 from page_tracker.web import params, ratelimit
@@ -39,7 +39,7 @@ def route(rule: str, **options: Any) -> Callable[[View], View]:
 
 def checked(namespace: str, key: str) -> tuple[Runtime, str, str]:
     """Return the app's runtime and the validated names."""
-    return runtime(), params.name(namespace, "namespace"), params.name(key, "key")
+    return current_runtime(), params.name(namespace, "namespace"), params.name(key, "key")
 
 
 @bp.before_request
@@ -58,31 +58,33 @@ def shape(response: Response) -> Response:
 
 
 def count_hit(
-    app: Runtime, namespace: str, key: str, ip: str, user_agent: str
+    runtime: Runtime, namespace: str, key: str, ip: str, user_agent: str
 ) -> tuple[int, Spent | None]:
     """Count a hit on a checked counter name by the client at `ip`, spending its budget.
 
     Return the new value and what was spent.  The visitor id is today's keyed hash of IP and
     User-Agent; the IP is never stored.
     """
-    visitor = visitors.visitor_id(app.redis, app.now, ip, user_agent, app.secrets)
-    charge = ratelimit.charge(app, ratelimit.WRITES, ip, namespace)
-    value, spent = counters.hit(app.redis, app.policy, namespace, key, app.now, visitor, charge)
-    app.metrics.hit()
+    visitor = visitors.visitor_id(runtime.redis, runtime.now, ip, user_agent, runtime.secrets)
+    charge = ratelimit.charge(runtime, ratelimit.WRITES, ip, namespace)
+    value, spent = counters.hit(
+        runtime.redis, runtime.policy, namespace, key, runtime.now, visitor, charge
+    )
+    runtime.metrics.hit()
     return value, spent
 
 
-def answer_hit(app: Runtime, sent: Request, names: Mapping[str, str]) -> BaseResponse:
+def answer_hit(runtime: Runtime, incoming: Request, names: Mapping[str, str]) -> BaseResponse:
     """Count a hit, creating the counter on its first (served by fast.py)."""
-    if sent.query_string:  # a bad callback is refused before anything is counted
-        params.jsonp_callback(sent.args)
+    if incoming.query_string:  # a bad callback is refused before anything is counted
+        params.jsonp_callback(incoming.args)
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
-    ip, agent = sent.remote_addr or "", sent.headers.get("User-Agent", "")
-    value, spent = count_hit(app, namespace, key, ip, agent)
+    ip, agent = incoming.remote_addr or "", incoming.headers.get("User-Agent", "")
+    value, spent = count_hit(runtime, namespace, key, ip, agent)
     response = json_response({"value": value})
-    if sent.query_string:
-        params.jsonp(response, sent.args)
+    if incoming.query_string:
+        params.jsonp(response, incoming.args)
     return ratelimit.with_headers(response, spent)
 
 
@@ -107,17 +109,17 @@ def _create(namespace: str, key: str, raw_value: str | None) -> tuple[BaseRespon
 @bp.route("/create", methods=["GET", "POST"])
 def create() -> tuple[BaseResponse, int]:
     """Create a counter from JSON, form or query fields; missing names are made up."""
-    sent: dict[str, Any] = dict(request.args)
-    sent.update(request.form)
+    incoming: dict[str, Any] = dict(request.args)
+    incoming.update(request.form)
     if request.is_json:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             params.bad_request("the JSON body must be an object")
-        sent.update(body)
-    value = sent.get("value")
+        incoming.update(body)
+    value = incoming.get("value")
     return _create(
-        str(sent.get("namespace") or params.DEFAULT_NAMESPACE),
-        str(sent.get("key") or secrets.token_hex(8)),
+        str(incoming.get("namespace") or params.DEFAULT_NAMESPACE),
+        str(incoming.get("key") or secrets.token_hex(8)),
         None if value is None else str(value),
     )
 
@@ -194,4 +196,4 @@ def history(namespace: str, key: str) -> Response:
 @bp.get("/stats")
 def server_totals() -> Response:
     """Return server-wide figures."""
-    return json_response(counter_figures.server_totals(runtime().redis))
+    return json_response(counter_figures.server_totals(current_runtime().redis))

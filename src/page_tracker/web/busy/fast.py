@@ -18,7 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import METRICS, Runtime, runtime
+from page_tracker.extensions import METRICS, Runtime, current_runtime
 from page_tracker.web import params
 from page_tracker.web.busy import badges, counters, tracking
 from page_tracker.web.endpoints import EndpointTableError, cors_headers
@@ -109,6 +109,6 @@ class FastApp:
     ) -> BaseResponse:
         """Return the endpoint's answer (it spends its own budget); errors as errors.answer."""
         try:
-            return HANDLERS[endpoint](runtime(self.extensions), Request(environ), args)
+            return HANDLERS[endpoint](current_runtime(self.extensions), Request(environ), args)
         except Exception as error:
             return answer(error, self.log, self.retry_after, self.extensions[METRICS])

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from page_tracker.extensions import runtime
+from page_tracker.extensions import current_runtime
 from page_tracker.services import health
 from page_tracker.store.connection import UNAVAILABLE
 from page_tracker.web.errors import unavailable_headers
@@ -25,10 +25,10 @@ def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
     A lag is the whole service's, not this node's: taking the node out would not help, so a
     degraded node stays ready.
     """
-    app = runtime()
+    runtime = current_runtime()
     try:
-        health.check_redis(app.redis)
-        waiting = health.backlog(app.redis, app.now)
+        health.check_redis(runtime.redis)
+        waiting = health.backlog(runtime.redis, runtime.now)
     except UNAVAILABLE as error:
         current_app.logger.warning("Readiness check failed: %s", error)
         failed = {"status": "unavailable", "checks": {"redis": f"{type(error).__name__}: {error}"}}

@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import Runtime, runtime
+from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.services import sites
 from page_tracker.services.ingest import intake
 from page_tracker.services.ingest.events import EventError, RefusedEventError
@@ -38,41 +38,41 @@ def script() -> Response:
     return response
 
 
-def _body(sent: Request, limit: int) -> bytes:
-    length = sent.content_length
+def _body(incoming: Request, limit: int) -> bytes:
+    length = incoming.content_length
     if length is None:
         # Past the limit werkzeug stops reading and answers 413, even without a Content-Length.
-        sent.max_content_length = limit
-        return sent.get_data(cache=False)
+        incoming.max_content_length = limit
+        return incoming.get_data(cache=False)
     if length > limit:
         raise RequestEntityTooLarge()
     # A body of known length is read in one call: werkzeug's stream wrapper costs more than
     # parsing the beacon.
-    body: bytes = sent.environ["wsgi.input"].read(length)
+    body: bytes = incoming.environ["wsgi.input"].read(length)
     return body
 
 
-def _json_body(sent: Request, limit: int) -> Any:
-    return bodies.loads(_body(sent, limit))
+def _json_body(incoming: Request, limit: int) -> Any:
+    return bodies.loads(_body(incoming, limit))
 
 
 # The answers to a beacon, encoded once: the script never reads them, people testing do.
 ANSWERS = {
     outcome: json.dumps({"status": outcome}, separators=(",", ":")).encode()
-    for outcome in (intake.COUNTED, intake.BOT, intake.NOT_COUNTED)
+    for outcome in (intake.COUNTED, intake.BOT, intake.PRIVATE)
 }
 
 
-def _sender(sent: Request, origin: str | None) -> intake.Sender:
+def _sender(incoming: Request, origin: str | None) -> intake.Sender:
     # Read from the WSGI environ: every beacon asks, and werkzeug's headers cost a few times more.
-    environ = sent.environ
+    environ = incoming.environ
     opted_out = environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
     user_agent = environ.get("HTTP_USER_AGENT", "")
-    return intake.Sender(sent.remote_addr or "", user_agent, origin, opted_out)
+    return intake.Sender(incoming.remote_addr or "", user_agent, origin, opted_out)
 
 
 # Why a view from a browser that was answered was not counted as a view (see metrics.py).
-NOT_COUNTED = {intake.COUNTED: None, intake.BOT: "bot", intake.NOT_COUNTED: "dnt"}
+UNCOUNTED_REASON = {intake.COUNTED: None, intake.BOT: "bot", intake.PRIVATE: "dnt"}
 
 
 def _refused(error: Exception) -> str | None:
@@ -87,7 +87,7 @@ def _refused(error: Exception) -> str | None:
 
 
 def _accept(
-    app: Runtime, read: Callable[[], Any], sender: intake.Sender
+    runtime: Runtime, read: Callable[[], Any], sender: intake.Sender
 ) -> tuple[str, Spent | None]:
     """Queue the view `read()` returns, spending the sender's budget of views; count the outcome.
 
@@ -95,20 +95,20 @@ def _accept(
     """
     try:
         outcome, spent = intake.accept(
-            app.intake, read(), sender, app.now, app.budgets.get(ratelimit.VIEWS)
+            runtime.intake, read(), sender, runtime.now, runtime.budgets.get(ratelimit.VIEWS)
         )
     except Exception as error:
         if (reason := _refused(error)) is not None:
-            app.metrics.beacon(reason)
+            runtime.metrics.beacon(reason)
         raise
-    app.metrics.beacon(NOT_COUNTED[outcome])
+    runtime.metrics.beacon(UNCOUNTED_REASON[outcome])
     return outcome, spent
 
 
-def answer_event(app: Runtime, sent: Request, _: Mapping[str, str]) -> BaseResponse:
+def answer_event(runtime: Runtime, incoming: Request, _: Mapping[str, str]) -> BaseResponse:
     """Count one page view sent by the script: {site, url, referrer, width, dnt} (fast.py)."""
-    sender = _sender(sent, sent.environ.get("HTTP_ORIGIN"))
-    outcome, spent = _accept(app, lambda: _json_body(sent, MAX_EVENT_BYTES), sender)
+    sender = _sender(incoming, incoming.environ.get("HTTP_ORIGIN"))
+    outcome, spent = _accept(runtime, lambda: _json_body(incoming, MAX_EVENT_BYTES), sender)
     answer = Response(ANSWERS[outcome], 202, mimetype="application/json")
     return ratelimit.with_headers(answer, spent)
 
@@ -123,7 +123,7 @@ def pixel() -> BaseResponse:
         "referrer": args.get("ref"),
     }
     origin = request.headers.get("Origin") or request.referrer
-    _, spent = _accept(runtime(), lambda: raw, _sender(request, origin))
+    _, spent = _accept(current_runtime(), lambda: raw, _sender(request, origin))
     answer = Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
     return ratelimit.with_headers(answer, spent)
 
@@ -150,12 +150,12 @@ def batch(grant: sites.Grant) -> Response:
         params.bad_request('send a JSON array of events, or {"events": [...]}')
     if len(events) > intake.MAX_BATCH:
         return json_error(413, f"send at most {intake.MAX_BATCH} events in one batch")
-    app = runtime()
+    runtime = current_runtime()
     key = request.headers.get("Idempotency-Key")
-    counted = intake.count_batch(app.intake, grant, events, app.now, _batch_answer, key)
+    counted = intake.count_batch(runtime.intake, grant, events, runtime.now, _batch_answer, key)
     response = Response(counted.answer, 202, mimetype="application/json")
     if counted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     else:
-        app.metrics.batch(counted.accepted, len(events) - counted.accepted)
+        runtime.metrics.batch(counted.accepted, len(events) - counted.accepted)
     return response

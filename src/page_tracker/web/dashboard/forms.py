@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import runtime
+from page_tracker.extensions import current_runtime
 from page_tracker.services import counter_figures, counters, sites
 from page_tracker.services.counters import INT64_MAX, INT64_MIN
 from page_tracker.web import params
@@ -26,10 +26,10 @@ def new_site(grant: sites.Grant) -> str | BaseResponse | tuple[str, int]:
     """Register a site from a form; then show its snippet."""
     if request.method == "GET":
         return _site_form(grant, {}, {})
-    app, form = runtime(), request.form
+    runtime, form = current_runtime(), request.form
     try:
-        site = _site_from(form, form.get("name", "").strip(), int(app.now.timestamp()))
-        sites.add(app.redis, site)
+        site = _site_from(form, form.get("name", "").strip(), int(runtime.now.timestamp()))
+        sites.add(runtime.redis, site)
     except sites.SiteError as error:
         return _site_form(grant, form, {error.field or "name": str(error)}), 400
     flash(f"Site {site.name} added. Put this snippet in its pages.")
@@ -74,7 +74,7 @@ def site_settings(grant: sites.Grant, site: sites.Site) -> str | BaseResponse | 
     if request.method == "GET":
         return _site_form(grant, _settings_form(site), {}, site)
     try:
-        sites.update(runtime().redis, _site_from(request.form, site.name, site.created))
+        sites.update(current_runtime().redis, _site_from(request.form, site.name, site.created))
     except sites.SiteError as error:
         errors = {error.field or "domains": str(error)}
         return _site_form(grant, request.form, errors, site), 400
@@ -88,7 +88,7 @@ def delete_site(grant: sites.Grant, site: sites.Site) -> BaseResponse | tuple[st
     if request.form.get("confirm", "").strip() != site.name:
         errors = {"confirm": f"Type {site.name} exactly to delete it."}
         return _site_form(grant, _settings_form(site), errors, site), 400
-    deleted = sites.remove(runtime().redis, site.name)
+    deleted = sites.remove(current_runtime().redis, site.name)
     flash(f"Site {site.name} deleted, with its tokens and its figures ({deleted} keys).")
     return redirect(url_for("dashboard.home"))
 
@@ -100,12 +100,12 @@ def tokens(grant: sites.Grant) -> str:
 
 
 def _tokens_page(grant: sites.Grant, form: Any, errors: dict[str, str]) -> str:
-    app = runtime()
+    runtime = current_runtime()
     return render_template(
         "dashboard/tokens.html",
         grant=grant,
-        tokens=sites.tokens(app.redis),
-        site_names=sites.names(app.redis),
+        tokens=sites.tokens(runtime.redis),
+        site_names=sites.names(runtime.redis),
         form=form,
         errors=errors,
     )
@@ -114,11 +114,13 @@ def _tokens_page(grant: sites.Grant, form: Any, errors: dict[str, str]) -> str:
 @bp.post("/tokens")
 def add_token(grant: sites.Grant) -> str | tuple[str, int]:
     """Create a token and show it, this once."""
-    app, form = runtime(), request.form
+    runtime, form = current_runtime(), request.form
     scope = form.get("scope", "")
     site = "" if scope == "admin" else form.get("site", "")
     try:
-        token_id, secret = sites.mint_token(app.redis, scope, site, int(app.now.timestamp()))
+        token_id, secret = sites.mint_token(
+            runtime.redis, scope, site, int(runtime.now.timestamp())
+        )
     except sites.SiteError as error:
         return _tokens_page(grant, form, {error.field or "site": str(error)}), 400
     return render_template(
@@ -129,7 +131,7 @@ def add_token(grant: sites.Grant) -> str | tuple[str, int]:
 @bp.post("/tokens/<token_id>/revoke")
 def revoke_token(grant: sites.Grant, token_id: str) -> BaseResponse:
     """Revoke a token: it stops working at once, and whoever signed in with it is signed out."""
-    if not sites.revoke_token(runtime().redis, token_id):
+    if not sites.revoke_token(current_runtime().redis, token_id):
         raise NotFound(f"There is no token {token_id}.")
     flash(f"Token {token_id} revoked.")
     return redirect(url_for("manage.tokens"))
@@ -160,9 +162,11 @@ def new_counter(grant: sites.Grant) -> str | tuple[str, int]:
     if value is None:
         errors["value"] = f"value must be an integer from {INT64_MIN} to {INT64_MAX}"
     if not errors and value is not None:
-        app = runtime()
+        runtime = current_runtime()
         try:
-            admin_key = counters.create(app.redis, app.policy, namespace, key, value, app.now)
+            admin_key = counters.create(
+                runtime.redis, runtime.policy, namespace, key, value, runtime.now
+            )
         except counters.ExistsError as error:
             errors["key"] = str(error)
         else:
@@ -184,11 +188,13 @@ def counter(grant: sites.Grant, namespace: str, key: str) -> str:
 
 
 def _counter_page(grant: sites.Grant, namespace: str, key: str, errors: dict[str, str]) -> str:
-    app = runtime()
+    runtime = current_runtime()
     namespace, key = params.name(namespace, "namespace"), params.name(key, "key")
     try:
-        info = counters.info(app.redis, namespace, key)
-        days = counter_figures.history(app.redis, app.policy, namespace, key, 30, UTC, app.now)
+        info = counters.info(runtime.redis, namespace, key)
+        days = counter_figures.history(
+            runtime.redis, runtime.policy, namespace, key, 30, UTC, runtime.now
+        )
     except counters.NotFoundError:
         raise NotFound("There is no such counter.") from None
     points = [charts.Point(d["date"][5:], d["hits"], d["unique"]) for d in days]
@@ -210,10 +216,18 @@ def set_counter(grant: sites.Grant, namespace: str, key: str) -> BaseResponse | 
     if value is None:
         error = f"value must be an integer from {INT64_MIN} to {INT64_MAX}"
         return _counter_page(grant, namespace, key, {"value": error}), 400
-    app = runtime()
+    runtime = current_runtime()
     try:
         old, new = counters.change(
-            app.redis, app.policy, namespace, key, None, "set", value, app.now, owner=True
+            runtime.redis,
+            runtime.policy,
+            namespace,
+            key,
+            None,
+            "set",
+            value,
+            runtime.now,
+            owner=True,
         )
     except counters.NotFoundError:
         raise NotFound("There is no such counter.") from None

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from flask import Response, current_app, request, stream_with_context
 
-from page_tracker.extensions import runtime
+from page_tracker.extensions import current_runtime
 from page_tracker.services import site_figures, sites
 from page_tracker.web.dashboard.setup import WSGI_STREAMS
 from page_tracker.web.serving.streams import (
@@ -34,18 +34,18 @@ def live(grant: sites.Grant, site: sites.Site) -> Response:
     if HANDED_OVER in request.environ:
         request.environ[HANDED_OVER] = site.name
         return Response(b"", mimetype="text/event-stream", headers=headers)
-    app = runtime()
+    runtime = current_runtime()
     budget: threading.BoundedSemaphore = current_app.extensions[WSGI_STREAMS]
     # Waiting for a stream would hold a thread too. Say "busy" at once, as an event rather than
     # an error status: the page polls, and the browser asks again after `retry`.
     if not budget.acquire(blocking=False):
-        app.metrics.sent_to_polling()
+        runtime.metrics.sent_to_polling()
         return Response(BUSY, mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
     seconds = current_app.config["LIVE_STREAM_SECONDS"]
-    subscription = site_figures.live(app.redis, site)
+    subscription = site_figures.live(runtime.redis, site)
 
     def events() -> Iterator[bytes]:
-        app.metrics.stream_opened()
+        runtime.metrics.stream_opened()
         try:
             yield READY
             deadline = wrote = time.monotonic()
@@ -62,6 +62,6 @@ def live(grant: sites.Grant, site: sites.Site) -> Response:
         finally:
             subscription.close()
             budget.release()
-            app.metrics.stream_closed()
+            runtime.metrics.stream_closed()
 
     return Response(stream_with_context(events()), mimetype="text/event-stream", headers=headers)

@@ -14,7 +14,7 @@ from flask import (
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import Runtime, runtime
+from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.services import counters, sessions, site_figures, sites
 from page_tracker.services.ingest import plans
 from page_tracker.web import auth
@@ -44,10 +44,10 @@ def login() -> str | BaseResponse | tuple[str, int]:
     """Sign in with an admin token or a site's read token."""
     message = ""
     if request.method == "POST":
-        app = runtime()
-        grant = auth.token_grant(app, request.form.get("token", "").strip())
+        runtime = current_runtime()
+        grant = auth.token_grant(runtime, request.form.get("token", "").strip())
         if grant is not None and grant.scope in ("admin", "read"):
-            auth.sign_in(app, grant)
+            auth.sign_in(runtime, grant)
             return redirect(_back_to(request.args.get("next", "")))
         message = "That token is not an admin or read token that works here."
         return render_template("dashboard/login.html", message=message), 401
@@ -57,7 +57,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> BaseResponse:
     """Sign out."""
-    auth.sign_out(runtime())
+    auth.sign_out(current_runtime())
     return redirect(url_for("dashboard.login"))
 
 
@@ -68,14 +68,14 @@ def share(token: str) -> str | BaseResponse:
     Opening the link asks first: a page that links to it must not be able to replace the
     session its visitor has, so only the form's POST (with its CSRF token) signs in.
     """
-    app = runtime()
-    grant = auth.token_grant(app, token)
+    runtime = current_runtime()
+    grant = auth.token_grant(runtime, token)
     if grant is None or grant.scope != "read":
         raise NotFound("This link was revoked.")
     if request.method == "GET":
-        signed_in = auth.viewer(app)
+        signed_in = auth.viewer(runtime)
         return render_template("dashboard/share.html", site=grant.site, signed_in=signed_in)
-    auth.sign_in(app, grant)
+    auth.sign_in(runtime, grant)
     return redirect(url_for("dashboard.site", name=grant.site))
 
 
@@ -92,12 +92,12 @@ def sign_in_link(secret: str) -> str | BaseResponse:
     As with a share link, only the form's POST signs in: a page that links here cannot, and a
     link preview that fetches the page does not use the link up.
     """
-    app = runtime()
+    runtime = current_runtime()
     if request.method == "GET":
-        if not sessions.link_waits(app.redis, secret):
+        if not sessions.link_waits(runtime.redis, secret):
             raise NotFound(SPENT_LINK)
         return render_template("dashboard/sign_in_link.html")
-    if not auth.sign_in_by_link(app, secret):
+    if not auth.sign_in_by_link(runtime, secret):
         raise NotFound(SPENT_LINK)
     return redirect(url_for("dashboard.home"))
 
@@ -105,16 +105,16 @@ def sign_in_link(secret: str) -> str | BaseResponse:
 @bp.get("/")
 def home(grant: sites.Grant) -> str:
     """Show each site the signed-in token may see, with its figures over a range, and counters."""
-    app = runtime()
+    runtime = current_runtime()
     name = request.args.get("range") or site_figures.DEFAULT_RANGE
     if name not in site_figures.RANGES:
         raise NotFound(f"There is no range {name}: pick one of {', '.join(site_figures.RANGES)}.")
-    site_names = sites.names(app.redis) if grant.scope == "admin" else [grant.site]
+    site_names = sites.names(runtime.redis) if grant.scope == "admin" else [grant.site]
     shown = []
     for site_name in site_names[:MAX_SITES]:
-        site = sites.load(app.redis, site_name)
-        asked = site_figures.span(sites.local_day(site, app.now), name, None, None)
-        seen = site_figures.overview(app.redis, site, asked, app.now)
+        site = sites.load(runtime.redis, site_name)
+        asked = site_figures.span(sites.local_day(site, runtime.now), name, None, None)
+        seen = site_figures.overview(runtime.redis, site, asked, runtime.now)
         label = f"Views of {site_name}, {site_figures.RANGES[name][0].lower()}"
         shown.append({**seen, "name": site_name, "trend": charts.sparkline(seen["trend"], label)})
     return render_template(
@@ -125,23 +125,23 @@ def home(grant: sites.Grant) -> str:
         range_name=name,
         sites=shown,
         other_sites=site_names[MAX_SITES:],
-        counters=counters.totals(app.redis, MAX_COUNTERS) if grant.scope == "admin" else [],
+        counters=counters.totals(runtime.redis, MAX_COUNTERS) if grant.scope == "admin" else [],
         max_counters=MAX_COUNTERS,
     )
 
 
-def _asked(app: Runtime, site: sites.Site) -> site_figures.Span:
+def _asked(runtime: Runtime, site: sites.Site) -> site_figures.Span:
     args = request.args
-    today = sites.local_day(site, app.now)
+    today = sites.local_day(site, runtime.now)
     return site_figures.span(today, args.get("range"), args.get("from"), args.get("to"))
 
 
 @bp.get("/sites/<name>")
 def site(grant: sites.Grant, site: sites.Site) -> str:
     """Show a site's views and visitors over a range, its top lists and who is here now."""
-    app = runtime()
-    asked = _asked(app, site)
-    figures = site_figures.figures(app.redis, site, asked, app.now, with_now=True)
+    runtime = current_runtime()
+    asked = _asked(runtime, site)
+    figures = site_figures.figures(runtime.redis, site, asked, runtime.now, with_now=True)
     hourly = figures["interval"] == "hour"
     points = [
         charts.Point(p["time"][11:16] if hourly else p["time"][5:], p["views"], p["visitors"])
@@ -151,7 +151,7 @@ def site(grant: sites.Grant, site: sites.Site) -> str:
         points, f"Views and visitors of {site.name}", "hour" if hourly else "day"
     )
     # Only an admin sees (and may revoke) the site's share links.
-    shares = _shares(app, site.name) if grant.scope == "admin" else []
+    shares = _shares(runtime, site.name) if grant.scope == "admin" else []
     # Live refreshes ask for the same range: a custom one by its dates.
     dates = (
         {"from": figures["from"], "to": figures["to"]} if asked.name == site_figures.CUSTOM else {}
@@ -178,15 +178,15 @@ def site(grant: sites.Grant, site: sites.Site) -> str:
 @bp.get("/sites/<name>/figures.json")
 def figures(grant: sites.Grant, site: sites.Site) -> dict[str, Any]:
     """Answer the totals of the range shown and visitors now: what live updates refresh."""
-    app = runtime()
+    runtime = current_runtime()
     # Asked on every live view by every open page: the totals only, not the top lists.
-    return site_figures.live_totals(app.redis, site, _asked(app, site), app.now)
+    return site_figures.live_totals(runtime.redis, site, _asked(runtime, site), runtime.now)
 
 
-def _shares(app: Runtime, name: str) -> list[dict[str, str]]:
+def _shares(runtime: Runtime, name: str) -> list[dict[str, str]]:
     return [
         token
-        for token in sites.tokens(app.redis)
+        for token in sites.tokens(runtime.redis)
         if token["scope"] == "read" and token["site"] == name
     ]
 
@@ -194,15 +194,15 @@ def _shares(app: Runtime, name: str) -> list[dict[str, str]]:
 @bp.get("/sites/<name>/export.csv")
 def export_csv(grant: sites.Grant, site: sites.Site) -> Response:
     """Download the figures of the range shown as CSV, signed in rather than with a token."""
-    app = runtime()
-    return csv_answer(site_figures.figures(app.redis, site, _asked(app, site), app.now))
+    runtime = current_runtime()
+    return csv_answer(site_figures.figures(runtime.redis, site, _asked(runtime, site), runtime.now))
 
 
 @bp.post("/sites/<name>/shares")
 def add_share(grant: sites.Grant, site: sites.Site) -> BaseResponse:
     """Make a read-only share link of the site (admin)."""
-    app = runtime()
-    _, token = sites.mint_token(app.redis, "read", site.name, int(app.now.timestamp()))
+    runtime = current_runtime()
+    _, token = sites.mint_token(runtime.redis, "read", site.name, int(runtime.now.timestamp()))
     # Shown once on the next page, from the session: a token in a URL would stay in history.
     session["new_link"] = url_for("dashboard.share", token=token, _external=True)
     return redirect(url_for("dashboard.site", name=site.name))
@@ -211,11 +211,11 @@ def add_share(grant: sites.Grant, site: sites.Site) -> BaseResponse:
 @bp.post("/sites/<name>/shares/<token_id>/revoke")
 def revoke_share(grant: sites.Grant, site: sites.Site, token_id: str) -> BaseResponse:
     """Revoke a share link: it stops working at once, for anyone who opened it too."""
-    app = runtime()
+    runtime = current_runtime()
     # Only a share link of this site: the id comes from the URL, and could name any token.
-    if not any(token["id"] == token_id for token in _shares(app, site.name)):
+    if not any(token["id"] == token_id for token in _shares(runtime, site.name)):
         raise NotFound("There is no such share link of this site.")
-    sites.revoke_token(app.redis, token_id)
+    sites.revoke_token(runtime.redis, token_id)
     return redirect(url_for("dashboard.site", name=site.name))
 
 

@@ -5,7 +5,7 @@ import io
 
 from flask import Blueprint, Response, request
 
-from page_tracker.extensions import runtime
+from page_tracker.extensions import current_runtime
 from page_tracker.services import transfer
 from page_tracker.web import bodies, params
 from page_tracker.web.answers import json_error, json_response
@@ -25,15 +25,15 @@ def import_counters() -> Response:
         return json_error(413, f"send at most {MAX_IMPORT_BYTES} bytes")
     text = body.decode(errors="replace")
     replace = request.args.get("replace", "false") == "true"
-    app = runtime()
+    runtime = current_runtime()
     try:
         if request.mimetype == "text/csv":
             rows = list(csv.reader(io.StringIO(text, newline="")))
-            retention_s, _ = app.policy.lifetimes
-            summary = transfer.import_rows(app.redis, rows, app.now, retention_s)
+            retention_s, _ = runtime.policy.lifetimes
+            summary = transfer.import_rows(runtime.redis, rows, runtime.now, retention_s)
         else:
             records = [bodies.loads(line) for line in text.splitlines() if line.strip()]
-            summary = transfer.import_records(app.redis, records, replace=replace)
+            summary = transfer.import_records(runtime.redis, records, replace=replace)
     except transfer.MalformedImportError as error:
         params.bad_request(f"line {error.line}: {error}")
     except (bodies.BodyError, csv.Error) as error:

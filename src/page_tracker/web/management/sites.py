@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from page_tracker.extensions import runtime
+from page_tracker.extensions import current_runtime
 from page_tracker.services import site_figures, sites
 from page_tracker.web import params
 from page_tracker.web.answers import csv_answer, json_error, json_response
@@ -22,7 +22,7 @@ def never_cached(response: Response) -> Response:
 @bp.post("/api/sites")
 def add_site() -> tuple[Response, int]:
     """Register a site: {name, domains, tz, retention_days, honor_dnt}."""
-    app = runtime()
+    runtime = current_runtime()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         params.bad_request("send the site as a JSON object: {name, domains, tz, retention_days}")
@@ -35,16 +35,16 @@ def add_site() -> tuple[Response, int]:
         body.get("tz", "UTC"),
         body.get("retention_days", 365),
         body.get("honor_dnt", True),
-        int(app.now.timestamp()),
+        int(runtime.now.timestamp()),
     )
-    sites.add(app.redis, site)
+    sites.add(runtime.redis, site)
     return json_response(site.public()), 201
 
 
 @bp.get("/api/sites")
 def list_sites() -> Response:
     """List every site's name."""
-    return json_response({"sites": sites.names(runtime().redis)})
+    return json_response({"sites": sites.names(current_runtime().redis)})
 
 
 @bp.get("/api/sites/<name>")
@@ -56,13 +56,13 @@ def show_site(site: sites.Site) -> Response:
 @bp.post("/api/sites/<name>/tokens")
 def add_token(name: str) -> tuple[Response, int]:
     """Create a token that may read a site's figures (or send its views: scope ingest)."""
-    app = runtime()
+    runtime = current_runtime()
     body = request.get_json(silent=True) or {}
     scope = body.get("scope", "read") if isinstance(body, dict) else None
     if scope not in ("read", "ingest"):
         params.bad_request("scope must be read or ingest")
     token_id, token = sites.mint_token(
-        app.redis, scope, params.name(name, "site"), int(app.now.timestamp())
+        runtime.redis, scope, params.name(name, "site"), int(runtime.now.timestamp())
     )
     return json_response({"id": token_id, "token": token, "scope": scope, "site": name}), 201
 
@@ -70,14 +70,14 @@ def add_token(name: str) -> tuple[Response, int]:
 @bp.delete("/api/tokens/<token_id>")
 def revoke_token(token_id: str) -> Response:
     """Revoke a token: it stops working at once."""
-    app = runtime()
-    if not sites.revoke_token(app.redis, token_id):
+    runtime = current_runtime()
+    if not sites.revoke_token(runtime.redis, token_id):
         return json_error(404, f"no token {token_id}")
     return json_response({"revoked": token_id})
 
 
 def _figures(site: sites.Site) -> dict[str, Any]:
-    app = runtime()
+    runtime = current_runtime()
     args = request.args
     tz = args.get("tz")
     if tz and tz != site.tz:
@@ -85,9 +85,9 @@ def _figures(site: sites.Site) -> dict[str, Any]:
             f"site {site.name} counts days in {site.tz}, fixed when views arrive; "
             f"omit tz or pass {site.tz}"
         )
-    today = sites.local_day(site, app.now)
+    today = sites.local_day(site, runtime.now)
     asked = site_figures.span(today, args.get("range"), args.get("from"), args.get("to"))
-    return site_figures.figures(app.redis, site, asked, app.now)
+    return site_figures.figures(runtime.redis, site, asked, runtime.now)
 
 
 @bp.get("/api/sites/<name>/stats")

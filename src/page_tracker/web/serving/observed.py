@@ -77,9 +77,9 @@ class Observed:
 
     def _request_id(self, environ: dict[str, Any]) -> str:
         if self._trust_proxy:
-            sent = environ.get("HTTP_X_REQUEST_ID")
-            if sent is not None and SOUND_ID.fullmatch(sent):
-                return str(sent)
+            proxy_id = environ.get("HTTP_X_REQUEST_ID")
+            if proxy_id is not None and SOUND_ID.fullmatch(proxy_id):
+                return str(proxy_id)
         return secrets.token_hex(8)
 
     def _done(

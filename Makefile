@@ -11,7 +11,7 @@ IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 image compose-up compose-e2e container-ci: export PAGE_TRACKER_REVISION ?= \
   $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 COMPOSE ?= docker compose
-LAYERS := test/repo test/unit test/integration test/e2e
+LAYERS := test/repo test/unit test/service test/integration test/e2e
 # Browser tests drive Debian's Chromium through Playwright (its own browser download is not used);
 # `make test CHROMIUM=/path/to/chrome` uses another Chromium-based browser instead.
 CHROMIUM ?= /usr/bin/chromium
@@ -26,7 +26,7 @@ WRK := /usr/bin/wrk
 DATE_OFFSETS := +400d +3y
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help run test test-dates lint typecheck unit integration e2e bench constraints clean \
+.PHONY: help run test test-dates lint typecheck unit service integration e2e bench constraints clean \
 	image compose-up compose-e2e container-ci
 
 help:  ## List the targets.
@@ -91,6 +91,9 @@ typecheck: $(VENV)/.dev  ## mypy, strict, on src/, bench/ and test/
 unit: $(VENV)/.dev  ## Unit tests, and the backend tests on fakeredis: no Redis server needed.
 	$(BIN)/python -m pytest test/unit
 	$(BIN)/python -m pytest -m fake test/integration
+
+service: $(VENV)/.dev  ## The services in the users' words, on a real redis-server, with no HTTP.
+	$(BIN)/python -m pytest test/service
 
 integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a free port).
 	$(BIN)/python -m pytest test/integration

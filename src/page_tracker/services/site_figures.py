@@ -88,7 +88,7 @@ def figures(
     `with_now` adds the visitors of the last NOW_MINUTES minutes as "now".
     """
     inbox.settle(redis, site, now)
-    found = stats(redis, site, asked.first, asked.last, local_day(site, now))
+    found = counted(redis, site, asked.first, asked.last, local_day(site, now))
     if with_now:
         found["now"] = _visitors_now(redis, site, now)
     return found
@@ -137,7 +137,7 @@ def _ranked(totals: Counter[str], limit: int) -> list[tuple[str, int]]:
     return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
-def stats(
+def counted(
     redis: Redis, site: Site, first: date, last: date, today: date, limit: int = TOP
 ) -> dict[str, Any]:
     """Return what is counted of a site from `first` to `last`; figures() counts the inbox first."""

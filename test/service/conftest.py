@@ -1,0 +1,40 @@
+"""Service fixtures: a real redis-server, emptied for each test, and what services take."""
+
+import pytest
+import redis
+
+from page_tracker.metrics import Unmeasured
+from page_tracker.services import sites
+from page_tracker.services.counters import Policy
+from page_tracker.services.ingest.inbox import Drainer
+from page_tracker.services.ingest.intake import Intake
+from test.clock import Clock
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Return a clock at the real current time, which the test may move."""
+    return Clock()
+
+
+@pytest.fixture
+def policy() -> Policy:
+    """Return the shipped lifetimes: a year of retention and of history."""
+    return Policy(retention_days=365, history_days=365)
+
+
+@pytest.fixture
+def ingest(redis_client: redis.Redis, clock: Clock) -> Intake:
+    """Return what taking page views in needs, with a drainer that never runs a thread."""
+    drainer = Drainer(lambda: redis_client, clock, sites.load, sites.names, Unmeasured())
+    return Intake(redis_client, {}, sites.SiteBook(), drainer)
+
+
+@pytest.fixture
+def blog(redis_client: redis.Redis, clock: Clock) -> sites.Site:
+    """Register the site `blog` of example.com, in Paris time, and return it."""
+    site = sites.make_site(
+        "blog", ["example.com"], "Europe/Paris", created=int(clock.now.timestamp())
+    )
+    sites.add(redis_client, site)
+    return site

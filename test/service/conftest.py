@@ -1,5 +1,7 @@
 """Service fixtures: a real redis-server, emptied for each test, and what services take."""
 
+from collections.abc import Iterator
+
 import pytest
 import redis
 
@@ -24,10 +26,11 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-def ingest(redis_client: redis.Redis, clock: Clock) -> Intake:
-    """Return what taking page views in needs, with a drainer that never runs a thread."""
+def ingest(redis_client: redis.Redis, clock: Clock) -> Iterator[Intake]:
+    """Yield what taking page views in needs; its drainer runs as a worker's does, then stops."""
     drainer = Drainer(lambda: redis_client, clock, sites.load, sites.names, Unmeasured())
-    return Intake(redis_client, {}, sites.SiteBook(), drainer)
+    yield Intake(redis_client, {}, sites.SiteBook(), drainer)
+    drainer.flush()
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from page_tracker.store.connection import connect
 from page_tracker.store.live import LiveFeed
 from page_tracker.web import endpoints
 from page_tracker.web.busy import fast
-from page_tracker.web.serving.core import Core
+from page_tracker.web.serving.core import Core, answer_refusal
+from page_tracker.web.serving.observed import Observed
 from page_tracker.web.serving.streams import LiveStreams
 
 # A worker that has not stopped this long after SIGTERM is killed.  Now and then, under load, a
@@ -53,10 +54,14 @@ def _app_in_worker(threads: int, _target: str) -> Core:
     config = app.config
     feed = LiveFeed(config["REDIS_URL"], config["REDIS_TIMEOUT"])
     streams = LiveStreams(feed, config["LIVE_STREAMS"], config["LIVE_STREAM_SECONDS"], metrics)
+    observed = app.wsgi_app
+    if not isinstance(observed, Observed):
+        raise TypeError("create_app puts Observed outermost, and the core relies on it")
     return Core(
-        app.wsgi_app,
+        observed,
         endpoints.router(fast.RULES, app.url_map),
         streams,
+        refusals=observed.around(answer_refusal),
         threads=threads,
         read_timeout_s=config["READ_TIMEOUT_S"],
         max_body=config["MAX_CONTENT_LENGTH"],

@@ -151,6 +151,7 @@ def test_an_oversize_declared_body_is_refused_before_it_is_read(server: ServePro
     assert answer.startswith(b"HTTP/1.1 413 "), answer
     assert b"over 4194304 bytes" in answer
     assert b"connection: close" in answer.lower()
+    assert b"x-request-id: " in answer.lower()  # observed like every answer: logged, measured
 
 
 def test_a_gigabyte_chunked_body_is_cut_off_at_its_cap(server: ServeProcess) -> None:

@@ -1,6 +1,7 @@
 """The serving core, driven through a stand-in for granian's RSGI protocol."""
 
 import asyncio
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -8,11 +9,15 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
 from page_tracker.app import create_app
+from page_tracker.metrics import UNMATCHED, Metrics
 from page_tracker.web.busy import fast
 from page_tracker.web.endpoints import router
-from page_tracker.web.serving.core import Core
+from page_tracker.web.serving.core import Core, answer_refusal
+from page_tracker.web.serving.observed import Observed
+from test.scrape import scrape, value
 
 Environ = dict[str, Any]
 # The routers of the app, as `serve` gives them to the core (no Redis is reached).
@@ -100,7 +105,14 @@ def recording(
 
 
 def serve(app: Callable[..., Iterable[bytes]], scope: Scope, proto: Proto, **settings: Any) -> None:
-    core = Core(app, ROUTE, threads=2, read_timeout_s=settings.get("timeout", 1.0), max_body=64)
+    core = Core(
+        app,
+        ROUTE,
+        refusals=settings.get("refusals", answer_refusal),
+        threads=2,
+        read_timeout_s=settings.get("timeout", 1.0),
+        max_body=64,
+    )
 
     async def run() -> None:
         core.__rsgi_init__(asyncio.get_running_loop())
@@ -170,6 +182,19 @@ def test_a_declared_length_over_the_cap_is_refused_unread() -> None:
     serve(recording(seen), Scope("/create", "POST", [("content-length", "65")]), proto)
     assert error_of(proto) == (413, "the body of POST /create is over 64 bytes", "close")
     assert (seen, proto.read) == ([], 0)
+
+
+def test_a_refusal_is_observed_as_every_answer_is() -> None:
+    metrics = Metrics(CollectorRegistry())
+    observed = Observed(answer_refusal, metrics, trust_proxy=False)
+    proto = Proto([b"x" * 65])
+    scope = Scope("/create", "POST", [("content-length", "65")])
+    serve(recording([]), scope, proto, refusals=observed)
+    assert error_of(proto)[0] == 413
+    assert proto.answer is not None
+    assert re.fullmatch(r"[0-9a-f]{16}", proto.answer[1]["X-Request-ID"])
+    counted = {"route": UNMATCHED, "method": "POST", "status": "4xx"}
+    assert value(scrape(metrics.registry), "page_tracker_requests_total", **counted) == 1
 
 
 def test_a_route_declares_its_own_cap() -> None:

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from page_tracker.web.answers import json_error
 from page_tracker.web.endpoints import Endpoint
+from page_tracker.web.serving.observed import WSGIApp
 from page_tracker.web.serving.streams import HANDED_OVER, LiveStreams, Transport
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,22 @@ class _RefusedError(Exception):
         self.status = status
 
 
+# Where the core puts the refusal of a request that no handler sees (a _RefusedError).
+REFUSAL = "page_tracker.refusal"
+
+
+def answer_refusal(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    """Answer the refusal in the environ: its status and a JSON body that says why."""
+    refused: _RefusedError = environ[REFUSAL]
+    return json_error(refused.status, str(refused))(environ, start_response)
+
+
 class Core:
     """An RSGI app that reads bodies under caps and a deadline, then answers through `wsgi`.
 
-    `route` finds a request's Endpoint: where it is answered and its largest body.
+    `route` finds a request's Endpoint: where it is answered and its largest body.  A request
+    refused before any handler sees it is answered by `refusals` (by default answer_refusal;
+    `serve` gives it observed, so a refusal has a request id, an access line and metrics).
     """
 
     def __init__(
@@ -94,6 +106,7 @@ class Core:
         route: Callable[[str, str], Endpoint],
         live: LiveStreams | None = None,
         *,
+        refusals: WSGIApp = answer_refusal,
         threads: int,
         read_timeout_s: float,
         max_body: int,
@@ -101,6 +114,7 @@ class Core:
         self.wsgi = wsgi
         self.route = route
         self.live = live
+        self.refusals = refusals
         self.threads = threads
         self.read_timeout_s = read_timeout_s
         self.max_body = max_body
@@ -122,10 +136,11 @@ class Core:
         try:
             body = await self._body(scope, proto, endpoint.body_cap or self.max_body)
         except _RefusedError as refused:
+            environ = self._environ(scope, b"")
+            environ[REFUSAL] = refused
+            status, headers, content = self._call(environ, self.refusals)
             # The rest of the body is not read: the connection is closed after the answer.
-            response = json_error(refused.status, str(refused))
-            headers = [*response.headers.to_wsgi_list(), CLOSE]
-            proto.response_bytes(refused.status, headers, response.get_data())
+            proto.response_bytes(status, [*headers, CLOSE], _whole(content))
             return
         environ = self._environ(scope, body)
         if self.live is not None:
@@ -219,15 +234,17 @@ class Core:
                 environ[key] = value
         return environ
 
-    def _call(self, environ: dict[str, Any]) -> tuple[int, Headers, "bytes | _Chained"]:
-        """Answer `environ` through the WSGI stack: a body in memory, or chunks to stream."""
+    def _call(
+        self, environ: dict[str, Any], app: WSGIApp | None = None
+    ) -> tuple[int, Headers, "bytes | _Chained"]:
+        """Answer `environ` through `app` (the WSGI stack): a body in memory, or chunks."""
         started: list[Any] = []
 
         def start_response(status: str, headers: Headers, exc_info: Any = None) -> None:
             started[:] = [int(status[:3]), headers]
 
         try:
-            body = self.wsgi(environ, start_response)
+            body = (app or self.wsgi)(environ, start_response)
             if isinstance(body, list):
                 return started[0], started[1], b"".join(body)
             chunks = iter(body)
@@ -274,6 +291,16 @@ class _Chained:
     def close(self) -> None:
         """Close the body, as WSGI requires once it is sent or abandoned."""
         _close(self._body)
+
+
+def _whole(content: "bytes | _Chained") -> bytes:
+    """Return an answer's whole body (a refusal's is small, and made at once)."""
+    if isinstance(content, bytes):
+        return content
+    try:
+        return b"".join(iter(content.next, None))
+    finally:
+        content.close()
 
 
 def _close(body: Iterable[bytes]) -> None:

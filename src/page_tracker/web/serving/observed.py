@@ -75,6 +75,10 @@ class Observed:
             body, lambda size: self._done(environ, request_id, status[0], started, size)
         )
 
+    def around(self, app: WSGIApp) -> "Observed":
+        """Return `app` observed as this middleware observes the app below it."""
+        return Observed(app, self._metrics, trust_proxy=self._trust_proxy)
+
     def _request_id(self, environ: dict[str, Any]) -> str:
         if self._trust_proxy:
             proxy_id = environ.get("HTTP_X_REQUEST_ID")

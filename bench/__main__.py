@@ -46,6 +46,8 @@ MINE = "page-tracker serve, shipped defaults"
 PLAIN = "page-tracker serve, metrics and access lines off"
 UNLIMITED = "page-tracker serve, rate limits off"
 CEILING = "empty RSGI app (ceiling)"
+HIT = "GET /hit/bench/home"
+HALF_PEAK = f"{MINE}, {HIT} at half its peak rate"
 SERVE = [str(BIN / "page-tracker"), "serve"]
 # The image's defaults: JSON logs with an access line per request, and metrics.
 SHIPPED = {"PAGE_TRACKER_LOG_FORMAT": "json"}
@@ -156,7 +158,7 @@ def scenarios() -> dict[str, Scenario]:
                          "referrer": "https://news.example.org/", "width": 1280})  # fmt: skip
     return {
         "GET /": Scenario("GET", "/", "page_views", None),
-        "GET /hit/bench/home": Scenario("GET", "/hit/bench/home", "pt:{bench}:c:home", "value"),
+        HIT: Scenario("GET", "/hit/bench/home", "pt:{bench}:c:home", "value"),
         "GET /badge/bench/badge.svg": Scenario(
             "GET", "/badge/bench/badge.svg", "pt:{bench}:c:badge", "value"
         ),
@@ -174,9 +176,13 @@ def scenarios() -> dict[str, Scenario]:
 # The scenarios each page-tracker server runs; the others run GET / alone.
 PLAN = {
     MINE: list(scenarios()),
-    PLAIN: ["GET /hit/bench/home", "POST /api/event"],
-    UNLIMITED: ["GET /hit/bench/home", "POST /api/event"],
+    PLAIN: [HIT, "POST /api/event"],
+    UNLIMITED: [HIT, "POST /api/event"],
 }
+
+
+# A load's result, and what Redis counted of it (None where nothing counts).
+Run = tuple[loadgen.Result, int | None]
 
 
 def settle(client: redis.Redis, scenario: Scenario) -> float:
@@ -195,10 +201,10 @@ def counted(client: redis.Redis, scenario: Scenario) -> int:
     return int(value or 0) // scenario.per
 
 
-def measure(
-    plan: dict[Server, list[str]], client: redis.Redis, redis_url: str
-) -> dict[str, tuple[loadgen.Result, int | None]]:
+def measure(plan: dict[Server, list[str]], client: redis.Redis, redis_url: str) -> dict[str, Run]:
     """Load each server's scenarios ROUNDS times, interleaved; return the median run of each.
+
+    Then load the shipped server's hit at half of its median rate, for its latency there.
 
     Every server runs at once (the idle ones cost nothing).  A ratio is only as good as the
     machine was steady: each round loads one scenario on every server back to back, and the
@@ -208,24 +214,32 @@ def measure(
     runs: dict[str, list[tuple[loadgen.Result, int | None]]] = {
         f"{server.name}, {name}": [] for server, names in plan.items() for name in names
     }
+
+    def load(server: Server, scenario: Scenario, base: str, rate: float = 0) -> Run:
+        request = scenario.request(base)
+        loadgen.run(request, WARMUP_S)
+        settle(client, scenario)
+        before = counted(client, scenario)
+        result = loadgen.run_paced(request, LOAD_S, rate) if rate else loadgen.run(request, LOAD_S)
+        # Requests answered but not yet counted are part of the run: wait for them.
+        result = replace(result, seconds=result.seconds + settle(client, scenario))
+        return result, counted(client, scenario) - before if server.counts else None
+
     with ExitStack() as stack:
         bases = {server: stack.enter_context(running(server, redis_url)) for server in plan}
         for _ in range(ROUNDS):
             for name, scenario in everything.items():
                 for server in (server for server, names in plan.items() if name in names):
-                    request = scenario.request(bases[server])
-                    loadgen.run(request, WARMUP_S)
-                    settle(client, scenario)
-                    before = counted(client, scenario)
-                    result = loadgen.run(request, LOAD_S)
-                    # Requests answered but not yet counted are part of the run: wait for them.
-                    result = replace(result, seconds=result.seconds + settle(client, scenario))
-                    hits = counted(client, scenario) - before if server.counts else None
-                    runs[f"{server.name}, {name}"].append((result, hits))
-    return {
-        name: sorted(results, key=lambda run: run[0].rate)[len(results) // 2]
-        for name, results in runs.items()
-    }
+                    runs[f"{server.name}, {name}"].append(load(server, scenario, bases[server]))
+        medians = {
+            name: sorted(results, key=lambda run: run[0].rate)[len(results) // 2]
+            for name, results in runs.items()
+        }
+        # Latency as a client sees it when the server keeps up: the hit at half its peak.
+        shipped = next(server for server in plan if server.name == MINE)
+        peak = medians[f"{MINE}, {HIT}"][0].rate
+        medians[HALF_PEAK] = load(shipped, everything[HIT], bases[shipped], peak / 2)
+    return medians
 
 
 def main() -> int:
@@ -244,14 +258,14 @@ def main() -> int:
     ):
         site = sites.make_site("bench", ["bench.test"], created=int(time.time()))
         sites.add(client, site)
-        print(f"{'server, request':68} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
+        print(f"{'server, request':82} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
         plan = {server: PLAN.get(server.name, ["GET /"]) for server in servers()}
         for name, (result, hits) in measure(plan, client, redis_server.url).items():
             rates[name] = result.rate
             exact = hits is None or hits == result.ok
             tally = "" if hits is None else f"counted {hits} of {result.ok} 2xx "
             print(
-                f"{name:68} {result.responses:9d} {result.rate:8.0f} {result.p50_ms:7.2f} "
+                f"{name:82} {result.responses:9d} {result.rate:8.0f} {result.p50_ms:7.2f} "
                 f"{result.p99_ms:7.2f}  {tally}{'ok' if exact else 'WRONG'}"
             )
             if not exact:
@@ -274,7 +288,7 @@ def ratios(rates: dict[str, float]) -> list[str]:
     """Print each target ratio; return the ones missed."""
     failures = []
     mine = MINE
-    hit, badge, beacon = "GET /hit/bench/home", "GET /badge/bench/badge.svg", "POST /api/event"
+    hit, badge, beacon = HIT, "GET /badge/bench/badge.svg", "POST /api/event"
     for numerator, denominator, target in (
         (f"{mine}, GET /", "seed on gunicorn (defaults), GET /", 3.0),
         (f"{mine}, GET /", "seed on flask run, GET /", 5.0),

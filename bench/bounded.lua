@@ -3,6 +3,8 @@
 -- Usage: wrk -d<SECONDS+2>s ... -s bounded.lua URL -- SECONDS MAX [METHOD BODY-FILE CONTENT-TYPE]
 --        or ... -- SECONDS MAX MIX: hits over 20,000 keys and beacons over 5,000 pages and 300
 --        referrers, half and half, in random order.
+-- With BENCH_RATE set in the environment, each thread sends that many requests a second at
+-- most, spread evenly over its connections (for latency below the peak rate).
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } timespec;
@@ -39,6 +41,7 @@ function init(args)
   sent, headers = 0, {}
   for name, value in pairs(wrk.headers) do headers[name] = value end
   prefix = "10." .. (id or 0) % 256 .. "."
+  rate, slot = tonumber(os.getenv("BENCH_RATE") or "0"), 0
 end
 
 function request()
@@ -62,7 +65,10 @@ function delay()
   local t = now()
   if first == 0 then first = t end
   if t - first > seconds or received >= max then return 3600000 end
-  return 0
+  if rate <= 0 then return 0 end
+  -- The thread's next free slot; one left unused in the past is not made up for in a burst.
+  slot = math.max(slot + 1 / rate, t)
+  return (slot - t) * 1000
 end
 
 function response(status, headers, body)

@@ -1,6 +1,7 @@
 """Bounded load on loopback: wrk when installed, else a Python generator; counts are exact."""
 
 import http.client
+import os
 import re
 import shutil
 import socket
@@ -79,6 +80,14 @@ def run_mix(base: str, headers: tuple[tuple[str, str], ...], seconds: float) -> 
     return _run_wrk(Request(base + "/", headers=headers), seconds, ["MIX"])
 
 
+def run_paced(request: Request, seconds: float, rate: float) -> Result:
+    """Send `request` at `rate` requests a second in all, for `seconds` (wrk only).
+
+    Latency at a set rate, below the peak, is what a client sees on a server that keeps up.
+    """
+    return _run_wrk(request, seconds, [], {"BENCH_RATE": f"{rate / THREADS:.3f}"})
+
+
 def _wrk(request: Request, seconds: float) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".body") as body:
         body.write(request.body)
@@ -87,7 +96,9 @@ def _wrk(request: Request, seconds: float) -> Result:
         return _run_wrk(request, seconds, extra)
 
 
-def _run_wrk(request: Request, seconds: float, extra: list[str]) -> Result:
+def _run_wrk(
+    request: Request, seconds: float, extra: list[str], env: dict[str, str] | None = None
+) -> Result:
     # wrk runs two seconds longer than the script sends, so every answer in flight arrives.
     command = [
         "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds + 2:.0f}s", "--timeout", "2s",
@@ -95,7 +106,9 @@ def _run_wrk(request: Request, seconds: float, extra: list[str]) -> Result:
         "-s", str(BOUNDED_LUA), request.url, "--", str(seconds), str(MAX_REQUESTS // THREADS),
         *extra,
     ]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    ).stdout
     match = re.search(
         r"RESULT responses=(\d+) ok=(\d+) seconds=([\d.]+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)",
         output,

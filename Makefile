@@ -23,6 +23,8 @@ export PROMETHEUS
 FAKETIME := /usr/bin/faketime
 # The load generator of `make bench` and of the slow-client tests.
 WRK := /usr/bin/wrk
+# The docs' runnable shell blocks call the API with curl (test/e2e/test_docs.py).
+CURL := /usr/bin/curl
 DATE_OFFSETS := +400d +3y
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -56,6 +58,10 @@ $(WRK):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null
 
+$(CURL):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq curl >/dev/null
+
 # Without recommends: the binary alone, not the node exporter and its collectors.
 $(PROMETHEUS):
 	$(SUDO) apt-get update -qq
@@ -65,7 +71,7 @@ $(PROMETHEUS):
 run: $(VENV)/.runtime  ## Serve on http://127.0.0.1:8000/ with an embedded Redis (unless REDIS_URL is set).
 	$(BIN)/page-tracker serve
 
-test: lint typecheck $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS) $(WRK)  ## Lint, type-check, then every test layer with the coverage gate.
+test: lint typecheck $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS) $(WRK) $(CURL)  ## Lint, type-check, then every test layer with the coverage gate.
 	$(BIN)/python -m pytest $(LAYERS) --cov
 
 # libfaketime leaves the monotonic clock alone, which timed waits need; test/faketime holds a
@@ -98,7 +104,7 @@ service: $(VENV)/.dev  ## The services in the users' words, on a real redis-serv
 integration: $(VENV)/.dev  ## Integration tests alone (a real redis-server on a free port).
 	$(BIN)/python -m pytest test/integration
 
-e2e: $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS) $(WRK)  ## End-to-end tests against a real `page-tracker serve`.
+e2e: $(VENV)/.dev $(CHROMIUM) $(PROMETHEUS) $(WRK) $(CURL)  ## End-to-end tests against a real `page-tracker serve`.
 	$(BIN)/python -m pytest test/e2e
 
 bench: $(VENV)/.dev $(WRK)  ## Load page-tracker and the seed app; print req/s, latencies and ratios.

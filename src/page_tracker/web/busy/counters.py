@@ -38,7 +38,7 @@ def route(rule: str, **options: Any) -> Callable[[View], View]:
 
 
 def checked(namespace: str, key: str) -> tuple[Runtime, str, str]:
-    """Return the app's runtime and the validated names."""
+    """Return the request's runtime and the validated names."""
     return current_runtime(), params.name(namespace, "namespace"), params.name(key, "key")
 
 
@@ -91,15 +91,17 @@ def answer_hit(runtime: Runtime, incoming: Request, names: Mapping[str, str]) ->
 @route("/get")
 def get(namespace: str, key: str) -> Response:
     """Read a counter's value."""
-    app, namespace, key = checked(namespace, key)
-    return json_response({"value": counters.read(app.redis, namespace, key).value})
+    runtime, namespace, key = checked(namespace, key)
+    return json_response({"value": counters.read(runtime.redis, namespace, key).value})
 
 
 def _create(namespace: str, key: str, raw_value: str | None) -> tuple[BaseResponse, int]:
-    app, namespace, key = checked(namespace, key)
+    runtime, namespace, key = checked(namespace, key)
     value = params.integer(raw_value, "value", required=False)
-    spent = ratelimit.spend(app, ratelimit.WRITES, request.remote_addr or "", namespace)
-    key_for_admin = counters.create(app.redis, app.policy, namespace, key, value, app.now)
+    spent = ratelimit.spend(runtime, ratelimit.WRITES, request.remote_addr or "", namespace)
+    key_for_admin = counters.create(
+        runtime.redis, runtime.policy, namespace, key, value, runtime.now
+    )
     body = json_response(
         {"namespace": namespace, "key": key, "value": value, "admin_key": key_for_admin}
     )
@@ -133,16 +135,24 @@ def create_named(namespace: str, key: str) -> tuple[BaseResponse, int]:
 @route("/info")
 def info(namespace: str, key: str) -> Response:
     """Describe a counter."""
-    app, namespace, key = checked(namespace, key)
-    return json_response(counters.info(app.redis, namespace, key))
+    runtime, namespace, key = checked(namespace, key)
+    return json_response(counters.info(runtime.redis, namespace, key))
 
 
 def _change(
     namespace: str, key: str, operation: str, operand: int, given: str | None, owner: bool
 ) -> tuple[int, int]:
-    app, namespace, key = checked(namespace, key)
+    runtime, namespace, key = checked(namespace, key)
     return counters.change(
-        app.redis, app.policy, namespace, key, given, operation, operand, app.now, owner=owner
+        runtime.redis,
+        runtime.policy,
+        namespace,
+        key,
+        given,
+        operation,
+        operand,
+        runtime.now,
+        owner=owner,
     )
 
 
@@ -179,7 +189,7 @@ def delete(namespace: str, key: str, given: str | None, owner: bool) -> Response
 @route("/history")
 def history(namespace: str, key: str) -> Response:
     """Return hits and unique visitors per day, in `?tz=` (UTC by default)."""
-    app, namespace, key = checked(namespace, key)
+    runtime, namespace, key = checked(namespace, key)
     days = params.integer(request.args.get("days", str(DEFAULT_HISTORY_DAYS)), "days")
     limit = min(current_app.config["HISTORY_DAYS"], MAX_HISTORY_DAYS)
     if not 1 <= days <= limit:
@@ -189,7 +199,9 @@ def history(namespace: str, key: str) -> Response:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         params.bad_request(f"tz must be an IANA time zone such as Europe/Paris, got {tz_name!r}")
-    entries = counter_figures.history(app.redis, app.policy, namespace, key, days, tz, app.now)
+    entries = counter_figures.history(
+        runtime.redis, runtime.policy, namespace, key, days, tz, runtime.now
+    )
     return json_response({"namespace": namespace, "key": key, "tz": tz_name, "days": entries})
 
 

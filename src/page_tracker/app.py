@@ -25,8 +25,9 @@ from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.sites import SiteBook, names
 from page_tracker.store.connection import connect
+from page_tracker.store.pipelined import LoopRedis
 from page_tracker.web.bodies import StrictJSONProvider
-from page_tracker.web.busy import counters, fast, health, home, tracking
+from page_tracker.web.busy import counters, fast, health, tracking
 from page_tracker.web.dashboard import forms, pages
 from page_tracker.web.dashboard.setup import init_dashboard
 from page_tracker.web.endpoints import check, declare_cors, guard
@@ -34,12 +35,22 @@ from page_tracker.web.errors import register_error_handlers
 from page_tracker.web.management import imports, openapi, sites
 from page_tracker.web.ratelimit import configured
 from page_tracker.web.serving.observed import Observed, RoutedRequest
+from page_tracker.web.serving.on_loop import OnLoop
 from page_tracker.web.serving.proxied import Proxied
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+class App(Flask):
+    """The Flask app, and its busy endpoints as a worker's event loop answers them.
+
+    Not in `extensions`: the inbox's drainer thread holds those, and must not hold the app.
+    """
+
+    on_loop: OnLoop
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> App:
     """Build the app from defaults, the environment and `config`, in that order."""
-    app = Flask(__name__)
+    app = App(__name__)
     app.request_class = RoutedRequest
     app.config.from_mapping(load_config(os.environ, config))
     app.json = StrictJSONProvider(app)
@@ -71,7 +82,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # /get/default/x and /get/x name the same counter; answer both rather than redirect.
     app.url_map.redirect_defaults = False
     for blueprint in (
-        home.bp,
         health.bp,
         counters.bp,
         imports.bp,
@@ -87,13 +97,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         (rule.endpoint for rule in fast.RULES.iter_rules()),
     )
     guard(app)
-    app.wsgi_app = fast.FastApp(  # type: ignore[method-assign]
-        app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app
-    )
+    busy = fast.FastApp(app.extensions, app.logger, app.config["RETRY_AFTER"], app.wsgi_app)
     # Outermost, so the fast app too sees the client's address rather than the proxy's.
     count = app.config["PROXY_COUNT"]
-    if count:
-        app.wsgi_app = Proxied(app.wsgi_app, count)  # type: ignore[method-assign]
+    proxied = Proxied(busy, count) if count else None
     # Outermost of all, so that a request's time and log line cover everything below.
-    app.wsgi_app = Observed(app.wsgi_app, metrics, trust_proxy=count > 0)  # type: ignore[method-assign]
+    observed = Observed(proxied or busy, metrics, trust_proxy=count > 0)
+    app.wsgi_app = observed  # type: ignore[method-assign]
+    # The same endpoints on a worker's event loop, with a Redis client of the loop's own.  It
+    # connects at its first call, so an app that never serves on a loop never opens it.
+    loop_redis = LoopRedis(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"], watch)
+    app.on_loop = OnLoop(busy, observed, proxied, loop_redis)
     return app

@@ -13,6 +13,7 @@ from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.ingest.intake import Intake
 from page_tracker.services.sites import SiteBook
 from page_tracker.store.budgets import Budget
+from page_tracker.store.calls import Blocking, Calls
 
 # Keys in `app.extensions`; tests swap the client and the clock here, at the injection point.
 REDIS = "page_tracker.redis"
@@ -37,9 +38,14 @@ def system_clock() -> datetime:
 
 
 class Runtime(NamedTuple):
-    """What a request takes from its app: Redis, time, policy, secrets, sites, inbox, budgets."""
+    """What a request takes from its app: Redis, time, policy, secrets, sites, inbox, budgets.
+
+    `calls` makes the Calls of the busy endpoints: the loop's client on the event loop, else
+    the blocking `redis`.
+    """
 
     redis: Redis
+    calls: Calls
     now: datetime
     policy: Policy
     secrets: dict[date, bytes]
@@ -51,15 +57,22 @@ class Runtime(NamedTuple):
     @property
     def intake(self) -> Intake:
         """Return what taking views in needs, from this runtime."""
-        return Intake(self.redis, self.secrets, self.sites, self.inbox)
+        return Intake(self.redis, self.secrets, self.sites, self.inbox, self.calls)
 
 
-def current_runtime(extensions: dict[str, Any] | None = None) -> Runtime:
-    """Return the clients and settings in `extensions` (the current app's) at this moment."""
+def current_runtime(
+    extensions: dict[str, Any] | None = None, calls: Calls | None = None
+) -> Runtime:
+    """Return the clients and settings in `extensions` (the current app's) at this moment.
+
+    Calls are made with `calls`, by default with the blocking client.
+    """
     if extensions is None:
         extensions = current_app.extensions
+    redis = extensions[REDIS]
     return Runtime(
-        extensions[REDIS],
+        redis,
+        Blocking(redis) if calls is None else calls,
         extensions[CLOCK](),
         extensions[POLICY],
         extensions[SECRETS],

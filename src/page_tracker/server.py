@@ -61,6 +61,7 @@ def _app_in_worker(threads: int, _target: str) -> Core:
         observed,
         endpoints.router(fast.RULES, app.url_map),
         streams,
+        on_loop=app.on_loop,
         refusals=observed.around(answer_refusal),
         threads=threads,
         read_timeout_s=config["READ_TIMEOUT_S"],

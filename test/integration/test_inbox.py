@@ -21,7 +21,7 @@ from page_tracker.metrics import Metrics, Unmeasured
 from page_tracker.services import sites
 from page_tracker.services.ingest import events, inbox, plans, records, visits
 from page_tracker.store import analytics as store
-from page_tracker.store import keys
+from page_tracker.store import calls, keys
 from test import clock
 from test.client import client_of
 from test.scrape import scrape, value
@@ -59,7 +59,7 @@ def test_a_record_holds_what_counting_needs_and_nothing_identifying(
     redis_client: redis.Redis,
 ) -> None:
     seen = visit(redis_client, "/cart", "203.0.113.9")
-    inbox.queue(redis_client, seen)
+    calls.run(redis_client, inbox.queue(seen))
     (record,) = cast(list[str], redis_client.lrange(keys.inbox("shop"), 0, -1))
     assert "203.0.113.9" not in record
     assert "Mozilla" not in record
@@ -102,7 +102,7 @@ def test_concurrent_drains_count_every_view_exactly_once(redis_client: redis.Red
 
 
 def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis) -> None:
-    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    calls.run(redis_client, inbox.queue(visit(redis_client, "/a", "10.0.0.1")))
     taken = store.take(redis_client, "shop", "slow", inbox.BATCH)
     assert taken is not None
     assert store.take(redis_client, "shop", "other", inbox.BATCH) is None  # locked
@@ -119,7 +119,7 @@ def test_a_drainer_that_lost_its_lock_applies_nothing(redis_client: redis.Redis)
 
 
 def test_a_drainer_whose_round_failed_takes_its_own_lock_back(redis_client: redis.Redis) -> None:
-    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    calls.run(redis_client, inbox.queue(visit(redis_client, "/a", "10.0.0.1")))
     # Redis went away after the take: the lock stays behind, with its lifetime.
     assert store.take(redis_client, "shop", "drainer-1", inbox.BATCH) is not None
     assert not inbox.drain(redis_client, SITE, WHEN)  # another drainer waits for the lock
@@ -134,7 +134,7 @@ def test_a_record_nothing_can_read_is_dropped_and_the_rest_counted(
 ) -> None:
     unreadable = ["not json", json.dumps([99, 1]), "2 inf - []", "2 1.5 - [1]", "2 1.5 a,b []"]
     redis_client.rpush(keys.inbox("shop"), *unreadable)
-    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    calls.run(redis_client, inbox.queue(visit(redis_client, "/a", "10.0.0.1")))
     with caplog.at_level(logging.ERROR):
         assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1
@@ -157,7 +157,7 @@ def test_a_record_that_cannot_be_stored_is_set_aside_and_the_inbox_goes_on(
     # The surrogate escaped: the record itself is ASCII.
     bad = " ".join((version, when, visitor, json.dumps(fields)))
     redis_client.rpush(keys.inbox("shop"), bad)
-    inbox.queue(redis_client, visit(redis_client, "/b", "10.0.0.2"))
+    calls.run(redis_client, inbox.queue(visit(redis_client, "/b", "10.0.0.2")))
     assert inbox.drain(redis_client, SITE, WHEN)
     assert views(redis_client) == 1
     assert redis_client.llen(keys.inbox("shop")) == 0
@@ -190,7 +190,7 @@ def test_the_background_drainer_counts_beacons_without_a_read(
 
 
 def test_a_drainer_round_retries_a_busy_inbox(redis_client: redis.Redis) -> None:
-    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    calls.run(redis_client, inbox.queue(visit(redis_client, "/a", "10.0.0.1")))
     redis_client.set(keys.inbox_lock("shop"), "a worker that died", px=300)
     assert not inbox.drain(redis_client, SITE, WHEN)  # busy: the drainer keeps the site for later
     assert inbox.drain(redis_client, SITE, WHEN, wait_s=2)  # the dead worker's lock expires
@@ -231,7 +231,7 @@ def wait_for(condition: Callable[[], bool]) -> bool:
 def test_the_drainer_waits_out_an_outage_then_counts(
     redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))
+    calls.run(redis_client, inbox.queue(visit(redis_client, "/a", "10.0.0.1")))
     attempts: list[int] = []
 
     def flaky() -> redis.Redis:
@@ -265,7 +265,7 @@ def test_the_sweep_counts_views_a_dead_worker_left(
     redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(inbox, "SWEEP_S", 0)
-    inbox.queue(redis_client, visit(redis_client, "/a", "10.0.0.1"))  # nobody noted it
+    calls.run(redis_client, inbox.queue(visit(redis_client, "/a", "10.0.0.1")))  # nobody noted it
     book = sites.SiteBook()
     drainer = inbox.Drainer(lambda: redis_client, clock.now, book.get, sites.names, Unmeasured())
     # This worker fills another inbox, of a site that has since gone: it is dropped, loudly.
@@ -297,10 +297,9 @@ def test_the_backlog_is_what_waits_and_how_long_the_oldest_has(redis_client: red
     sites.add(redis_client, other)
     try:
         assert inbox.backlog(redis_client, ["shop", "other"], now) == (0, 0.0)
-        inbox.queue(
-            redis_client, visit(redis_client, "/a", "10.0.0.1", when=now - timedelta(seconds=30))
-        )
-        inbox.queue(redis_client, visit(redis_client, "/b", "10.0.0.1", when=now))
+        earlier = now - timedelta(seconds=30)
+        calls.run(redis_client, inbox.queue(visit(redis_client, "/a", "10.0.0.1", when=earlier)))
+        calls.run(redis_client, inbox.queue(visit(redis_client, "/b", "10.0.0.1", when=now)))
         # A record of version 1, left by an older worker, tells its time too.
         old = json.dumps([1, (now - timedelta(seconds=90)).timestamp(), "/c"])
         redis_client.rpush(keys.inbox("other"), old)

@@ -10,6 +10,7 @@ from page_tracker.services import sites
 from page_tracker.services.counters import Policy
 from page_tracker.services.ingest.inbox import Drainer
 from page_tracker.services.ingest.intake import Intake
+from page_tracker.store.calls import Blocking
 from test.clock import Clock
 
 
@@ -29,7 +30,7 @@ def policy() -> Policy:
 def ingest(redis_client: redis.Redis, clock: Clock) -> Iterator[Intake]:
     """Yield what taking page views in needs; its drainer runs as a worker's does, then stops."""
     drainer = Drainer(lambda: redis_client, clock, sites.load, sites.names, Unmeasured())
-    yield Intake(redis_client, {}, sites.SiteBook(), drainer)
+    yield Intake(redis_client, {}, sites.SiteBook(), drainer, Blocking(redis_client))
     drainer.flush()
 
 

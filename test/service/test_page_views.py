@@ -12,7 +12,8 @@ from page_tracker.services.ingest.events import RefusedEventError
 from page_tracker.services.ingest.intake import Intake, Sender
 from page_tracker.services.sites import Grant
 from page_tracker.store import keys
-from page_tracker.store.budgets import Budget
+from page_tracker.store.budgets import Budget, Spent
+from page_tracker.store.calls import finish
 from test.clock import Clock
 
 CHROME = (
@@ -29,6 +30,11 @@ def view(page: str = "/post", **more: object) -> dict[str, object]:
     return {"site": "blog", "url": f"https://example.com{page}", **more}
 
 
+def accept(ingest: Intake, *args: Any) -> tuple[str, Spent | None]:
+    """Take a view in as the beacon does (the intake's calls are the blocking client's)."""
+    return finish(intake.accept(ingest, *args))
+
+
 def figures(redis_client: redis.Redis, site: sites.Site, clock: Clock) -> dict[str, Any]:
     today = sites.local_day(site, clock.now)
     asked = site_figures.span(today, "today", None, None)
@@ -39,7 +45,7 @@ def test_a_view_taken_in_counts_once_whoever_drains_it(
     redis_client: redis.Redis, ingest: Intake, blog: sites.Site, clock: Clock
 ) -> None:
     sent = view(referrer="https://news.example.org/x")
-    assert intake.accept(ingest, sent, BROWSER, clock.now) == (intake.COUNTED, None)
+    assert accept(ingest, sent, BROWSER, clock.now) == (intake.COUNTED, None)
     first = figures(redis_client, blog, clock)
     assert first["totals"] == {"views": 1, "visitors": 1, "bots": 0}
     assert first["referrers"] == [{"referrer": "news.example.org", "views": 1}]
@@ -51,8 +57,8 @@ def test_a_visitor_who_asks_not_to_be_tracked_is_not_counted(
     redis_client: redis.Redis, ingest: Intake, blog: sites.Site, clock: Clock
 ) -> None:
     private = Sender("203.0.113.9", CHROME, "https://example.com", opted_out=True)
-    assert intake.accept(ingest, view(), private, clock.now) == (intake.PRIVATE, None)
-    assert intake.accept(ingest, view(dnt=True), BROWSER, clock.now)[0] == intake.PRIVATE
+    assert accept(ingest, view(), private, clock.now) == (intake.PRIVATE, None)
+    assert accept(ingest, view(dnt=True), BROWSER, clock.now)[0] == intake.PRIVATE
     assert figures(redis_client, blog, clock)["totals"]["views"] == 0
 
 
@@ -60,7 +66,7 @@ def test_a_bot_is_counted_apart(
     redis_client: redis.Redis, ingest: Intake, blog: sites.Site, clock: Clock
 ) -> None:
     crawler = Sender("203.0.113.9", "Googlebot/2.1 (+http://www.google.com/bot.html)", None, False)
-    assert intake.accept(ingest, view(), crawler, clock.now)[0] == intake.BOT
+    assert accept(ingest, view(), crawler, clock.now)[0] == intake.BOT
     assert figures(redis_client, blog, clock)["totals"] == {"views": 0, "visitors": 0, "bots": 1}
 
 
@@ -68,9 +74,9 @@ def test_a_page_of_another_domain_or_an_unknown_site_is_refused(
     ingest: Intake, blog: sites.Site, clock: Clock
 ) -> None:
     with pytest.raises(RefusedEventError):
-        intake.accept(ingest, {"site": "blog", "url": "https://elsewhere.org/"}, BROWSER, clock.now)
+        accept(ingest, {"site": "blog", "url": "https://elsewhere.org/"}, BROWSER, clock.now)
     with pytest.raises(sites.UnknownSiteError):
-        intake.accept(ingest, view() | {"site": "nosuchsite"}, BROWSER, clock.now)
+        accept(ingest, view() | {"site": "nosuchsite"}, BROWSER, clock.now)
 
 
 def test_views_past_the_budget_are_refused_and_not_counted(
@@ -78,9 +84,9 @@ def test_views_past_the_budget_are_refused_and_not_counted(
 ) -> None:
     budget = Budget("page views", 2, 60)
     for _ in range(2):
-        assert intake.accept(ingest, view(), BROWSER, clock.now, budget)[0] == intake.COUNTED
+        assert accept(ingest, view(), BROWSER, clock.now, budget)[0] == intake.COUNTED
     with pytest.raises(OverBudgetError):
-        intake.accept(ingest, view(), BROWSER, clock.now, budget)
+        accept(ingest, view(), BROWSER, clock.now, budget)
     assert figures(redis_client, blog, clock)["totals"]["views"] == 2
 
 

@@ -4,6 +4,7 @@ import redis
 
 from page_tracker.services import counters, sessions, transfer
 from page_tracker.services.counters import Policy
+from page_tracker.store.calls import Blocking, finish
 from test.clock import Clock
 
 LIFETIMES = sessions.Lifetimes(total_s=7 * 86_400, idle_s=3600)
@@ -33,7 +34,7 @@ def test_counters_exported_and_imported_come_back_with_their_history(
     redis_client: redis.Redis, policy: Policy, clock: Clock
 ) -> None:
     counters.create(redis_client, policy, "site.one", "home", 41, clock.now)
-    counters.hit(redis_client, policy, "site.one", "home", clock.now, "v1")
+    finish(counters.hit(Blocking(redis_client), policy, "site.one", "home", clock.now, "v1"))
     exported = list(transfer.export_records(redis_client, policy.history_days, clock.now))
     redis_client.flushall()
     assert transfer.import_records(redis_client, exported, replace=False) == {

@@ -8,6 +8,7 @@ from redis import Redis
 
 from page_tracker.services.counters import Policy, read
 from page_tracker.store import counters as store
+from page_tracker.store.calls import Call
 
 
 def history(
@@ -79,12 +80,10 @@ def _count_everything(redis: Redis) -> dict[str, int]:
     }
 
 
-def figure(redis: Redis, namespace: str, key: str, show: str, now: datetime) -> int:
-    """Return what a badge shows: the total, today's hits (UTC) or all-time unique visitors."""
+def figure(namespace: str, key: str, show: str, now: datetime) -> Call[int]:
+    """Return the Call that reads what a badge shows: the total, today's hits (UTC) or uniques."""
     if show == "unique":
-        return store.all_time_uniques(redis, namespace, key)
+        return store.uniques(namespace, key)
     if show == "today":
-        (by_hour,) = store.day_hours(redis, namespace, key, [now.date()])
-        return sum(by_hour.values())
-    record = store.read(redis, namespace, key)
-    return record.value if record else 0
+        return store.day_total(namespace, key, now.date())
+    return store.value(namespace, key)

@@ -13,6 +13,7 @@ from redis import Redis, ResponseError
 from page_tracker.services.budgets import paid
 from page_tracker.store import counters as store
 from page_tracker.store.budgets import Charge, Spent
+from page_tracker.store.calls import Calls
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # What a namespace or key may be; nothing in it can break the key schema's separators.
@@ -69,8 +70,8 @@ def hash_admin_key(admin_key: str) -> str:
     return hashlib.sha256(admin_key.encode()).hexdigest()
 
 
-def hit(
-    redis: Redis,
+async def hit(
+    calls: Calls,
     policy: Policy,
     namespace: str,
     key: str,
@@ -84,7 +85,9 @@ def hit(
     client's budget is spent.
     """
     try:
-        value, spent = store.hit(redis, namespace, key, now, visitor, policy.lifetimes, charge)
+        value, spent = await calls.run(
+            store.hit(namespace, key, now, visitor, policy.lifetimes, charge)
+        )
     except ResponseError as error:
         if "overflow" in str(error):
             raise ValueOverflowError("the counter is at the largest signed 64-bit value") from error

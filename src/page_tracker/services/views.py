@@ -1,10 +1,9 @@
 """Views of page-tracker's own home page."""
 
-from redis import Redis
+from page_tracker.store import calls, keys
+from page_tracker.store.calls import Call
 
-from page_tracker.store import keys
 
-
-def record_home_view(redis: Redis) -> int:
-    """Count one view of the home page and return the new total."""
-    return redis.incr(keys.PAGE_VIEWS)
+def home_view() -> Call[int]:
+    """Return the Call that counts one view of the home page and reads as the new total."""
+    return calls.command(int, "INCR", keys.PAGE_VIEWS)

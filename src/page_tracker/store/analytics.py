@@ -10,8 +10,9 @@ from typing import cast
 from redis import Redis
 from redis.client import PubSub
 
-from page_tracker.store import budgets, keys, scripts
+from page_tracker.store import budgets, calls, keys, scripts
 from page_tracker.store.budgets import Charge, Spent
+from page_tracker.store.calls import Call
 
 
 @dataclass
@@ -90,14 +91,18 @@ def apply(
 DRAIN_LOCK_MS = 10_000
 
 
-def queue(redis: Redis, site: str, record: str, charge: Charge | None = None) -> Spent | None:
-    """Append a page view, encoded, to the site's inbox (in arrival order), spending `charge`.
+def queue(site: str, record: str, charge: Charge | None = None) -> Call[Spent | None]:
+    """Return the Call that appends a page view, encoded, to the site's inbox, spending `charge`.
 
-    Return what was spent: a view over budget is not queued.
+    It reads as what was spent: a view over budget is not queued.
     """
     names, args = budgets.arguments(charge)
-    reply = scripts.run(redis, "queue", [keys.inbox(site), *names], [record, *args])
-    return budgets.spent(reply, charge)
+    return calls.script(
+        "queue",
+        [keys.inbox(site), *names],
+        [record, *args],
+        lambda reply: budgets.spent(reply, charge),
+    )
 
 
 def queued(redis: Redis, sites: Sequence[str]) -> list[int]:

@@ -4,12 +4,13 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from redis import Redis, ResponseError
 
-from page_tracker.store import budgets, keys, scripts
+from page_tracker.store import budgets, calls, keys, scripts
 from page_tracker.store.budgets import Charge, Spent
+from page_tracker.store.calls import Call
 from page_tracker.store.keys import CounterField as Field
 
 DAY_S = 86_400
@@ -27,23 +28,25 @@ class CounterRecord:
 
 
 def hit(
-    redis: Redis,
     namespace: str,
     key: str,
     now: datetime,
     visitor: str,
     lifetimes: tuple[int, int],
     charge: Charge | None = None,
-) -> tuple[int | None, Spent | None]:
-    """Count one hit by `visitor` at `now` (UTC), spending `charge` first.
+) -> Call[tuple[int | None, Spent | None]]:
+    """Return the Call that counts one hit by `visitor` at `now` (UTC), spending `charge` first.
 
-    Return the new value (None if over budget: nothing counted) and what was spent.
+    It reads as the new value (None if over budget: nothing counted) and what was spent.
     """
     retention_s, history_s = lifetimes
     day = now.date()
     budget_keys, budget_args = budgets.arguments(charge)
-    reply = scripts.run(
-        redis,
+
+    def read(reply: list[Any]) -> tuple[int | None, Spent | None]:
+        return (int(reply[4]) if len(reply) > 4 else None), budgets.spent(reply, charge)
+
+    return calls.script(
         "hit",
         [
             keys.counter(namespace, key),
@@ -54,8 +57,27 @@ def hit(
             *budget_keys,
         ],
         [int(now.timestamp()), now.hour, visitor, retention_s, history_s, *budget_args],
+        read,
     )
-    return (int(reply[4]) if len(reply) > 4 else None), budgets.spent(reply, charge)
+
+
+def value(namespace: str, key: str) -> Call[int]:
+    """Return the Call that reads a counter's value (0 if there is no such counter)."""
+    return calls.command(
+        lambda found: int(found or 0), "HGET", keys.counter(namespace, key), Field.VALUE
+    )
+
+
+def day_total(namespace: str, key: str, day: date) -> Call[int]:
+    """Return the Call that reads a counter's hits on a UTC day."""
+    return calls.command(
+        lambda hours: sum(map(int, hours)), "HVALS", keys.hours(namespace, key, day)
+    )
+
+
+def uniques(namespace: str, key: str) -> Call[int]:
+    """Return the Call that reads a counter's distinct visitors since it was created."""
+    return calls.command(int, "PFCOUNT", keys.all_uniques(namespace, key))
 
 
 def create(
@@ -150,7 +172,7 @@ def day_hours(redis: Redis, namespace: str, key: str, days: Sequence[date]) -> l
 
 def all_time_uniques(redis: Redis, namespace: str, key: str) -> int:
     """Return the counter's distinct visitors since it was created."""
-    return int(redis.pfcount(keys.all_uniques(namespace, key)))
+    return calls.run(redis, uniques(namespace, key))
 
 
 def counter_names(redis: Redis) -> Iterator[tuple[str, str]]:

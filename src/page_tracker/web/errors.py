@@ -85,6 +85,22 @@ def http_error(error: HTTPException) -> BaseResponse:
     return response
 
 
+class ApologyError(Exception):
+    """The seed page failed on a Redis error (its cause): it apologises in plain text."""
+
+
+APOLOGY = "Sorry, something went wrong \N{PENSIVE FACE}"
+
+
+def apology(error: ApologyError, retry_after: int) -> BaseResponse:
+    """Return the seed page's plain-text apology: 503 for a Redis outage, else 500."""
+    response = BaseResponse(APOLOGY, 500, content_type="text/plain; charset=utf-8")
+    if isinstance(error.__cause__, UNAVAILABLE):
+        response.status_code = 503
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def failure() -> Response:
     """Return the answer to an unexpected failure: a 500 that tells nothing of the cause."""
     return json_error(500, "Something went wrong on our side.")
@@ -100,12 +116,16 @@ def answer(
         return ratelimit.refusal(error, metrics)
     if isinstance(error, REFUSALS):
         return refusal(error)
-    if isinstance(error, FULL):
-        log.warning("Redis is full: %s", error)
-        return unavailable(retry_after, full=True)
-    if isinstance(error, UNAVAILABLE):
-        log.exception("Redis is unavailable")
-        return unavailable(retry_after)
+    if isinstance(error, ApologyError):
+        log.error("%s", error, exc_info=error.__cause__)
+        return apology(error, retry_after)
+    if isinstance(error, (FULL, *UNAVAILABLE)):
+        full = isinstance(error, FULL)
+        if full:
+            log.warning("Redis is full: %s", error)
+        else:
+            log.exception("Redis is unavailable")
+        return unavailable(retry_after, full=full)
     log.exception("Unhandled error")
     return failure()
 

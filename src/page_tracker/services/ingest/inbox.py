@@ -23,6 +23,7 @@ from page_tracker.services.ingest.visits import Visit
 from page_tracker.services.sites import Site, UnknownSiteError
 from page_tracker.store import analytics as store
 from page_tracker.store.budgets import Charge, Spent
+from page_tracker.store.calls import Call
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,12 @@ class DrainWatch(Protocol):
         """Take a drain round that failed."""
 
 
-def queue(redis: Redis, visit: Visit, charge: Charge | None = None) -> Spent | None:
-    """Put a checked, classified view in its site's inbox, unless `charge` is spent."""
-    return store.queue(redis, visit.view.site, records.encode(visit), charge)
+def queue(visit: Visit, charge: Charge | None = None) -> Call[Spent | None]:
+    """Return the Call that puts a checked, classified view in its site's inbox, spending `charge`.
+
+    It reads as what was spent: a view over budget is not queued.
+    """
+    return store.queue(visit.view.site, records.encode(visit), charge)
 
 
 def drain(

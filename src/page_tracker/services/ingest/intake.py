@@ -22,6 +22,7 @@ from page_tracker.services.ingest.plans import admitted_plan, record
 from page_tracker.services.ingest.visits import Visit, visit
 from page_tracker.services.sites import Grant, Site, SiteBook, SiteError
 from page_tracker.store.budgets import Budget, Spent
+from page_tracker.store.calls import Calls
 
 COUNTED, BOT, PRIVATE = "counted", "bot", "not counted: the visitor asked not to be tracked"
 MAX_BATCH = 1000
@@ -39,15 +40,20 @@ class Sender:
 
 @dataclass(frozen=True)
 class Intake:
-    """What taking views in needs: Redis, the day's visitor secrets, sites, the drainer."""
+    """What taking views in needs: Redis, the day's visitor secrets, sites, the drainer.
+
+    `calls` queues a view: on the event loop, the loop's client.  A site's settings and a day's
+    secret come from caches that the blocking client fills, once a minute and once a day.
+    """
 
     redis: Redis
     secrets: dict[date, bytes]
     sites: SiteBook
     drainer: inbox.Drainer
+    calls: Calls
 
 
-def accept(
+async def accept(
     intake: Intake, raw: Any, sender: Sender, now: datetime, budget: Budget | None = None
 ) -> tuple[str, Spent | None]:
     """Queue one view from a browser; return COUNTED, BOT or PRIVATE, and what was spent.
@@ -68,7 +74,7 @@ def accept(
         if budget is None
         else budgets.charge(intake.redis, budget, sender.ip, now, intake.secrets, site.name)
     )
-    spent = budgets.paid(charge, inbox.queue(intake.redis, seen, charge))
+    spent = budgets.paid(charge, await intake.calls.run(inbox.queue(seen, charge)))
     intake.drainer.filled(site.name)
     return (BOT if seen.agent.bot else COUNTED), spent
 

@@ -33,7 +33,9 @@ def _design(args: Mapping[str, str]) -> tuple[str, str, str, str]:
     return label, fill, label_fill, _option(args, "style", "flat", STYLES)
 
 
-def answer_badge(runtime: Runtime, incoming: Request, names: Mapping[str, str]) -> BaseResponse:
+async def answer_badge(
+    runtime: Runtime, incoming: Request, names: Mapping[str, str]
+) -> BaseResponse:
     """Draw a counter's figure; count a hit first unless `?count=false` (served by fast.py)."""
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
@@ -46,13 +48,13 @@ def answer_badge(runtime: Runtime, incoming: Request, names: Mapping[str, str]) 
     base = params.integer(args.get("base"), "base", required=False)
     if count:
         ip, agent = incoming.remote_addr or "", incoming.headers.get("User-Agent", "")
-        counted, spent = count_hit(runtime, namespace, key, ip, agent)
+        counted, spent = await count_hit(runtime, namespace, key, ip, agent)
     else:
         counted, spent = None, None
     if show == "total" and counted is not None:
         figure = counted
     else:
-        figure = counter_figures.figure(runtime.redis, namespace, key, show, runtime.now)
+        figure = await runtime.calls.run(counter_figures.figure(namespace, key, show, runtime.now))
     message = str(figure + base if show == "total" else figure)
     svg = Badge(label, message, fill, label_fill, style).svg()
     answer = Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})

@@ -57,7 +57,7 @@ def shape(response: Response) -> Response:
     return response
 
 
-def count_hit(
+async def count_hit(
     runtime: Runtime, namespace: str, key: str, ip: str, user_agent: str
 ) -> tuple[int, Spent | None]:
     """Count a hit on a checked counter name by the client at `ip`, spending its budget.
@@ -67,21 +67,21 @@ def count_hit(
     """
     visitor = visitors.visitor_id(runtime.redis, runtime.now, ip, user_agent, runtime.secrets)
     charge = ratelimit.charge(runtime, ratelimit.WRITES, ip, namespace)
-    value, spent = counters.hit(
-        runtime.redis, runtime.policy, namespace, key, runtime.now, visitor, charge
+    value, spent = await counters.hit(
+        runtime.calls, runtime.policy, namespace, key, runtime.now, visitor, charge
     )
     runtime.metrics.hit()
     return value, spent
 
 
-def answer_hit(runtime: Runtime, incoming: Request, names: Mapping[str, str]) -> BaseResponse:
+async def answer_hit(runtime: Runtime, incoming: Request, names: Mapping[str, str]) -> BaseResponse:
     """Count a hit, creating the counter on its first (served by fast.py)."""
     if incoming.query_string:  # a bad callback is refused before anything is counted
         params.jsonp_callback(incoming.args)
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
     ip, agent = incoming.remote_addr or "", incoming.headers.get("User-Agent", "")
-    value, spent = count_hit(runtime, namespace, key, ip, agent)
+    value, spent = await count_hit(runtime, namespace, key, ip, agent)
     response = json_response({"value": value})
     if incoming.query_string:
         params.jsonp(response, incoming.args)

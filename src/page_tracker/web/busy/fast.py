@@ -1,4 +1,4 @@
-"""The busiest requests, served by a small WSGI app without Flask: hits, badges and beacons.
+"""The busiest requests, answered without Flask: the seed page, hits, badges and beacons.
 
 Every view of every page that counts sends one of these.  Flask's request and app contexts,
 session, signals and hooks cost more CPU than all of a hit's bookkeeping, so these endpoints
@@ -9,28 +9,30 @@ endpoints.ENDPOINTS and errors from errors.answer, as for Flask's views.
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import METRICS, Runtime, current_runtime
+from page_tracker.extensions import Runtime, current_runtime
+from page_tracker.store.calls import finish
 from page_tracker.web import params
-from page_tracker.web.busy import badges, counters, tracking
+from page_tracker.web.busy import badges, counters, home, tracking
 from page_tracker.web.endpoints import EndpointTableError, cors_headers
 from page_tracker.web.errors import answer, http_error
 from page_tracker.web.serving.observed import ROUTE
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-Handler = Callable[[Runtime, Request, Mapping[str, str]], BaseResponse]
+Handler = Callable[[Runtime, Request, Mapping[str, str]], Awaitable[BaseResponse]]
 DEFAULT = {"namespace": params.DEFAULT_NAMESPACE}
 
 RULES = Map(
     [
+        Rule("/", endpoint="home.index", methods=["GET"]),
         Rule("/hit/<namespace>/<key>", endpoint="counters.hit", methods=["GET", "POST"]),
         Rule("/hit/<key>", endpoint="counters.hit", methods=["GET", "POST"], defaults=DEFAULT),
         Rule("/badge/<namespace>/<key>.svg", endpoint="badges.badge", methods=["GET"]),
@@ -40,12 +42,15 @@ RULES = Map(
     # /hit/default/x and /hit/x name the same counter: answer both rather than redirect.
     redirect_defaults=False,
 )
-# The static start of every rule: any other path goes to Flask without being matched.
-PREFIXES = tuple({rule.rule.split("<", 1)[0] for rule in RULES.iter_rules()})
+# The paths of rules without arguments, and the static start of every other: any other path
+# goes to Flask without being matched.
+EXACT = frozenset(rule.rule for rule in RULES.iter_rules() if "<" not in rule.rule)
+PREFIXES = tuple({rule.rule.split("<", 1)[0] for rule in RULES.iter_rules() if "<" in rule.rule})
 # Paths longer than this are matched anew each time rather than remembered: no hostile stream
 # of long paths can grow the cache's memory past MATCHED x MAX_REMEMBERED.
 MATCHED, MAX_REMEMBERED = 4096, 256
 HANDLERS: dict[str, Handler] = {
+    "home.index": home.answer_home,
     "counters.hit": counters.answer_hit,
     "badges.badge": badges.answer_badge,
     "tracking.event": tracking.answer_event,
@@ -55,8 +60,20 @@ if unhandled := {rule.endpoint for rule in RULES.iter_rules()} - HANDLERS.keys()
     raise EndpointTableError(f"fast rules without a handler: {sorted(unhandled)}")
 
 
+class Found(NamedTuple):
+    """A request the fast app answers: its endpoint, its arguments, or the methods it allows."""
+
+    endpoint: str
+    args: Mapping[str, str]
+    valid: list[str] | None = None  # the path's methods, when the request's is not one
+
+
 class FastApp:
-    """WSGI app that serves the endpoints of RULES and passes every other request on."""
+    """Answers the endpoints of RULES, on the event loop or as WSGI; passes every other on.
+
+    `serve` awaits an answer on the loop, with the loop's Redis client; called as WSGI, it
+    answers with the blocking one, and every other request goes to the fallback.
+    """
 
     def __init__(
         self, extensions: dict[str, Any], log: logging.Logger, retry_after: int, fallback: WSGIApp
@@ -71,44 +88,59 @@ class FastApp:
         self._remembered = functools.lru_cache(maxsize=MATCHED)(self._match)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        """Answer a request of RULES; pass any other to the fallback."""
-        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
-        if not path.startswith(PREFIXES):
+        """Answer a request of RULES with the blocking client; pass any other to the fallback."""
+        found = self.find(environ)
+        if found is None:
             return self.fallback(environ, start_response)
+        response = finish(self.answer(found, environ, current_runtime(self.extensions)))
+        start_response(response.status, response.headers.to_wsgi_list())
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.get_data()]
+
+    def find(self, environ: dict[str, Any]) -> Found | None:
+        """Return what the fast app answers of this request, None if not for it.
+
+        Leave the rule's template in the environ, for the metrics and the access line.
+        """
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        if path not in EXACT and not path.startswith(PREFIXES):
+            return None
         match = self._remembered if len(path) <= MAX_REMEMBERED else self._match
         try:
             endpoint, route, args = match(path, method)
-            environ[ROUTE] = route
-            response = self._answer(endpoint, args, environ)
         except NotFound:
-            return self.fallback(environ, start_response)
+            return None
         except MethodNotAllowed as refused:
             valid = list(refused.valid_methods or ["GET"])
-            allowed = sorted({*valid, "OPTIONS"})
-            endpoint, route, _ = self._match(path, valid[0])
+            endpoint, route, args = self._match(path, valid[0])
             environ[ROUTE] = route
+            return Found(endpoint, args, valid)
+        environ[ROUTE] = route
+        return Found(endpoint, args)
+
+    async def answer(self, found: Found, environ: dict[str, Any], runtime: Runtime) -> BaseResponse:
+        """Return the answer to a request `find` found, made with `runtime`'s calls.
+
+        Every answer here is a body built in memory with its Content-Length set: it is sent as
+        it is, without werkzeug's WSGI adapter (redirects, ranges, streaming), which costs more
+        than drawing a badge.
+        """
+        method = environ["REQUEST_METHOD"]
+        if found.valid is None:
+            try:
+                response = await HANDLERS[found.endpoint](runtime, Request(environ), found.args)
+            except Exception as error:  # the handler spent its own budget
+                response = answer(error, self.log, self.retry_after, runtime.metrics)
+        else:  # OPTIONS is answered here too, as Flask answers it
+            allowed = sorted({*found.valid, "OPTIONS"})
             response = (
                 BaseResponse(headers={"Allow": ", ".join(allowed)})
                 if method == "OPTIONS"
-                else http_error(refused)
+                else http_error(MethodNotAllowed(allowed))
             )
-        response.headers.update(cors_headers(endpoint, method))
-        # Every answer here is a body built in memory with its Content-Length set: it is sent
-        # as it is, without werkzeug's WSGI adapter (redirects, ranges, streaming), which costs
-        # more than drawing a badge.
-        start_response(response.status, response.headers.to_wsgi_list())
-        return [] if method == "HEAD" else [response.get_data()]
+        response.headers.update(cors_headers(found.endpoint, method))
+        return response
 
     def _match(self, path: str, method: str) -> tuple[str, str, Mapping[str, str]]:
         """Return the endpoint of `path`, its rule, and its arguments (shared: only read them)."""
         rule, args = self.routes.match(path, method, return_rule=True)
         return rule.endpoint, rule.rule, MappingProxyType(args)
-
-    def _answer(
-        self, endpoint: str, args: Mapping[str, str], environ: dict[str, Any]
-    ) -> BaseResponse:
-        """Return the endpoint's answer (it spends its own budget); errors as errors.answer."""
-        try:
-            return HANDLERS[endpoint](current_runtime(self.extensions), Request(environ), args)
-        except Exception as error:
-            return answer(error, self.log, self.retry_after, self.extensions[METRICS])

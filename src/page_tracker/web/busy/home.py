@@ -1,30 +1,22 @@
-"""The seed page: it counts its own views."""
+"""The seed page: it counts its own views, and apologises in plain text when it cannot."""
 
-from flask import Blueprint, current_app
+from collections.abc import Mapping
+
 from redis import RedisError
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as BaseResponse
 
-from page_tracker.extensions import redis_client
-from page_tracker.services.views import record_home_view
-from page_tracker.store.connection import UNAVAILABLE
-from page_tracker.web.errors import unavailable_headers
+from page_tracker.extensions import Runtime
+from page_tracker.services.views import home_view
+from page_tracker.web.errors import ApologyError
 
-bp = Blueprint("home", __name__)
-
-APOLOGY = "Sorry, something went wrong \N{PENSIVE FACE}"
-TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+TEXT = "text/plain; charset=utf-8"
 
 
-@bp.get("/")
-def index() -> tuple[str, dict[str, str]]:
-    """Count this view and say how many there have been."""
-    views = record_home_view(redis_client())
-    return f"This page has been seen {views} times.", TEXT
-
-
-@bp.errorhandler(RedisError)
-def redis_error(error: RedisError) -> tuple[str, int, dict[str, str]]:
-    """Apologise in plain text, as the seed page does: 503 for an outage, 500 otherwise."""
-    current_app.logger.exception("Redis error on the home page")
-    if isinstance(error, UNAVAILABLE):
-        return APOLOGY, 503, TEXT | unavailable_headers()
-    return APOLOGY, 500, TEXT
+async def answer_home(runtime: Runtime, incoming: Request, _: Mapping[str, str]) -> BaseResponse:
+    """Count this view and say how many there have been (served by fast.py)."""
+    try:
+        views = await runtime.calls.run(home_view())
+    except RedisError as error:
+        raise ApologyError("Redis error on the home page") from error
+    return BaseResponse(f"This page has been seen {views} times.", content_type=TEXT)

@@ -16,6 +16,7 @@ from page_tracker.services import sites
 from page_tracker.services.ingest import intake
 from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.store.budgets import Spent
+from page_tracker.store.calls import finish
 from page_tracker.web import bodies, params, ratelimit
 from page_tracker.web.answers import json_error
 from page_tracker.web.endpoints import MAX_BATCH_BYTES, MAX_EVENT_BYTES
@@ -86,7 +87,7 @@ def _refused(error: Exception) -> str | None:
     return None
 
 
-def _accept(
+async def _accept(
     runtime: Runtime, read: Callable[[], Any], sender: intake.Sender
 ) -> tuple[str, Spent | None]:
     """Queue the view `read()` returns, spending the sender's budget of views; count the outcome.
@@ -94,7 +95,7 @@ def _accept(
     Return the outcome and what was spent.
     """
     try:
-        outcome, spent = intake.accept(
+        outcome, spent = await intake.accept(
             runtime.intake, read(), sender, runtime.now, runtime.budgets.get(ratelimit.VIEWS)
         )
     except Exception as error:
@@ -105,10 +106,10 @@ def _accept(
     return outcome, spent
 
 
-def answer_event(runtime: Runtime, incoming: Request, _: Mapping[str, str]) -> BaseResponse:
+async def answer_event(runtime: Runtime, incoming: Request, _: Mapping[str, str]) -> BaseResponse:
     """Count one page view sent by the script: {site, url, referrer, width, dnt} (fast.py)."""
     sender = _sender(incoming, incoming.environ.get("HTTP_ORIGIN"))
-    outcome, spent = _accept(runtime, lambda: _json_body(incoming, MAX_EVENT_BYTES), sender)
+    outcome, spent = await _accept(runtime, lambda: _json_body(incoming, MAX_EVENT_BYTES), sender)
     answer = Response(ANSWERS[outcome], 202, mimetype="application/json")
     return ratelimit.with_headers(answer, spent)
 
@@ -123,7 +124,7 @@ def pixel() -> BaseResponse:
         "referrer": args.get("ref"),
     }
     origin = request.headers.get("Origin") or request.referrer
-    _, spent = _accept(current_runtime(), lambda: raw, _sender(request, origin))
+    _, spent = finish(_accept(current_runtime(), lambda: raw, _sender(request, origin)))
     answer = Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
     return ratelimit.with_headers(answer, spent)
 

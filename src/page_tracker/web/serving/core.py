@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from page_tracker.web.answers import json_error
+from page_tracker.web.busy.fast import Found
 from page_tracker.web.endpoints import Endpoint
-from page_tracker.web.serving.observed import WSGIApp
+from page_tracker.web.serving.observed import Answer, WSGIApp
+from page_tracker.web.serving.on_loop import OnLoop
 from page_tracker.web.serving.streams import HANDED_OVER, LiveStreams, Transport
 
 Headers = list[tuple[str, str]]
@@ -95,9 +97,11 @@ def answer_refusal(environ: dict[str, Any], start_response: Callable[..., Any]) 
 class Core:
     """An RSGI app that reads bodies under caps and a deadline, then answers through `wsgi`.
 
-    `route` finds a request's Endpoint: where it is answered and its largest body.  A request
-    refused before any handler sees it is answered by `refusals` (by default answer_refusal;
-    `serve` gives it observed, so a refusal has a request id, an access line and metrics).
+    `route` finds a request's Endpoint: where it is answered and its largest body.  A loop
+    endpoint that `on_loop` finds is awaited there; any other goes through `wsgi`, on the loop
+    or in the pool.  A request refused before any handler sees it is answered by `refusals`
+    (by default answer_refusal; `serve` gives it observed, so a refusal has a request id, an
+    access line and metrics).
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class Core:
         route: Callable[[str, str], Endpoint],
         live: LiveStreams | None = None,
         *,
+        on_loop: OnLoop | None = None,
         refusals: WSGIApp = answer_refusal,
         threads: int,
         read_timeout_s: float,
@@ -114,6 +119,7 @@ class Core:
         self.wsgi = wsgi
         self.route = route
         self.live = live
+        self.on_loop = on_loop
         self.refusals = refusals
         self.threads = threads
         self.read_timeout_s = read_timeout_s
@@ -143,6 +149,11 @@ class Core:
             proto.response_bytes(status, [*headers, CLOSE], _whole(content))
             return
         environ = self._environ(scope, body)
+        if endpoint.on_loop and self.on_loop is not None:
+            found = self.on_loop.find(environ)
+            if found is not None:
+                proto.response_bytes(*await _awaited(self.on_loop, found, environ))
+                return
         if self.live is not None:
             environ[HANDED_OVER] = None  # a live view names its site here
         if endpoint.on_loop:
@@ -258,8 +269,7 @@ class Core:
             return status, headers, _Chained(first, chunks, body)
         except Exception:
             log.exception("the app failed to answer %s", environ["PATH_INFO"])
-            response = json_error(500, "the server failed to answer; it has been logged")
-            return 500, response.headers.to_wsgi_list(), response.get_data()
+            return _failed()
 
     async def _stream(self, transport: Transport, chunks: "_Chained") -> None:
         """Send `chunks` as the app makes them, each made in the pool (making one may wait)."""
@@ -291,6 +301,21 @@ class _Chained:
     def close(self) -> None:
         """Close the body, as WSGI requires once it is sent or abandoned."""
         _close(self._body)
+
+
+async def _awaited(on_loop: OnLoop, found: Found, environ: dict[str, Any]) -> Answer:
+    """Answer a busy endpoint on the loop: its status, headers and body."""
+    try:
+        return await on_loop.answer(found, environ)
+    except Exception:
+        log.exception("the app failed to answer %s", environ["PATH_INFO"])
+        return _failed()
+
+
+def _failed() -> Answer:
+    """Return the answer to a request the app failed to answer."""
+    response = json_error(500, "the server failed to answer; it has been logged")
+    return 500, response.headers.to_wsgi_list(), response.get_data()
 
 
 def _whole(content: "bytes | _Chained") -> bytes:

@@ -1,18 +1,24 @@
-"""WSGI middleware around everything: a request id, an access log line, and request metrics."""
+"""Around every request: a request id, an access log line, and request metrics.
+
+As WSGI middleware around the whole app, and around the busy endpoints on the event loop.
+"""
 
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Request
 from werkzeug.routing import Rule
+from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker import logs
 from page_tracker.metrics import UNMATCHED, Unmeasured
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# An answer made whole in memory: its status, headers and body.
+Answer = tuple[int, list[tuple[str, str]], bytes]
 # Where the app below puts the route template it answered (busy/fast.py, RoutedRequest).
 ROUTE = "page_tracker.route"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -74,6 +80,25 @@ class Observed:
         return _Counted(
             body, lambda size: self._done(environ, request_id, status[0], started, size)
         )
+
+    async def observe(
+        self, environ: dict[str, Any], respond: Callable[[], Awaitable[BaseResponse]]
+    ) -> Answer:
+        """Answer on the event loop with what `respond` makes, observed as the WSGI stack is."""
+        started = time.perf_counter()
+        request_id = self._request_id(environ)
+        logs.REQUEST_ID.set(request_id)
+        try:
+            response = await respond()
+            status = response.status_code
+            body = b"" if environ["REQUEST_METHOD"] == "HEAD" else response.get_data()
+            headers = response.headers.to_wsgi_list()
+            headers.append((REQUEST_ID_HEADER, request_id))
+            if self._metrics.enabled or logs.writes_access_lines():
+                self._done(environ, request_id, status, started, len(body))
+        finally:
+            logs.REQUEST_ID.set(None)
+        return status, headers, body
 
     def around(self, app: WSGIApp) -> "Observed":
         """Return `app` observed as this middleware observes the app below it."""

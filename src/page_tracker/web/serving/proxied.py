@@ -19,15 +19,25 @@ class Proxied:
 
     def __init__(self, app: WSGIApp, count: int) -> None:
         self._app = app
-        self._fix = ProxyFix(self._checked, x_for=count, x_proto=count)
+        self._fix = ProxyFix(_keep_sound_address, x_for=count, x_proto=count)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Answer with the forwarded address and scheme in the environ."""
-        return self._fix(environ, start_response)
-
-    def _checked(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        try:
-            ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
-        except ValueError:
-            environ["REMOTE_ADDR"] = environ["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"]
+        self.fix(environ)
         return self._app(environ, start_response)
+
+    def fix(self, environ: dict[str, Any]) -> None:
+        """Put the forwarded address and scheme in the environ (the event loop's way in)."""
+        self._fix(environ, _unused)
+
+
+def _keep_sound_address(environ: dict[str, Any], _: Callable[..., Any]) -> list[bytes]:
+    try:
+        ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+    except ValueError:
+        environ["REMOTE_ADDR"] = environ["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"]
+    return []
+
+
+def _unused(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[[bytes], object]:
+    raise AssertionError("nothing is answered while the environ is fixed")

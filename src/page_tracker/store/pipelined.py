@@ -39,6 +39,7 @@ class _Protocol(asyncio.Protocol):
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.lost: Exception | None = None
+        self.unsent: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -67,10 +68,20 @@ class _Protocol(asyncio.Protocol):
         """Write one command; return the future of its reply."""
         if self.lost is not None or self.transport is None or self.transport.is_closing():
             raise redis.ConnectionError("the connection to Redis is closed")
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self.waiting.append(waiter)
-        self.transport.write(hiredis.pack_command(tuple(args)))
+        # The commands of one turn of the loop go out in one write: a write is a system call,
+        # which costs more than a command, and wakes Redis once for them all.
+        if not self.unsent:
+            loop.call_soon(self._write)
+        self.unsent.append(hiredis.pack_command(tuple(args)))
         return waiter
+
+    def _write(self) -> None:
+        unsent, self.unsent = self.unsent, []
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(unsent))
 
 
 class LoopRedis:

@@ -4,12 +4,37 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Response
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.services import site_figures
+
+
+class Reply(NamedTuple):
+    """An answer of the busy endpoints, built without werkzeug's Response (it costs more)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @classmethod
+    def of(cls, response: BaseResponse) -> "Reply":
+        """Return werkzeug's `response` (an error's, say) as a Reply."""
+        return cls(response.status_code, response.headers.to_wsgi_list(), response.get_data())
+
+    @property
+    def status_line(self) -> str:
+        """Return the status as WSGI's start_response takes it: "200 OK"."""
+        return f"{self.status} {HTTP_STATUS_CODES.get(self.status, '')}".rstrip()
+
+
+def reply(status: int, content_type: str, body: bytes, *headers: tuple[str, str]) -> Reply:
+    """Return a Reply of `body`, with its type, its length and `headers`."""
+    sized = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    return Reply(status, [*sized, *headers], body)
 
 
 def json_response(body: Any, status: int = 200) -> Response:

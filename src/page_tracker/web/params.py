@@ -47,9 +47,17 @@ def jsonp_callback(args: Mapping[str, str]) -> str | None:
     return value
 
 
+JAVASCRIPT = "application/javascript; charset=utf-8"
+
+
+def wrapped(json_text: str, callback: str) -> str:
+    """Return JSON text as a call of the JSONP `callback` (the comment guards against tricks)."""
+    return f"/**/{callback}({json_text.strip()});"
+
+
 def jsonp(response: Response, args: Mapping[str, str]) -> None:
     """Wrap a JSON answer in the JSONP callback `args` ask for, if any."""
     value = args.get("callback")
     if value and response.is_json and CALLBACK.fullmatch(value):
-        response.set_data(f"/**/{value}({response.get_data(as_text=True).strip()});")
-        response.mimetype = "application/javascript"
+        response.set_data(wrapped(response.get_data(as_text=True), value))
+        response.content_type = JAVASCRIPT

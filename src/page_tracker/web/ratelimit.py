@@ -64,6 +64,11 @@ def with_headers(response: BaseResponse, spent: Spent | None) -> BaseResponse:
     return response
 
 
+def headers(spent: Spent | None) -> list[tuple[str, str]]:
+    """Return the RateLimit-* headers of what a request spent (none if it spent nothing)."""
+    return [] if spent is None else list(_headers(spent).items())
+
+
 def _seconds(ms: int) -> str:
     """Return `ms` as the whole seconds, at least 1, that RateLimit-* and Retry-After want."""
     return str(max(1, -(-ms // 1000)))

@@ -2,17 +2,16 @@
 
 from collections.abc import Mapping
 
-from flask import Response
-from werkzeug.wrappers import Request
-from werkzeug.wrappers import Response as BaseResponse
-
 from page_tracker.extensions import Runtime
 from page_tracker.services import counter_figures
 from page_tracker.web import params, ratelimit
+from page_tracker.web.answers import Reply, reply
 from page_tracker.web.badge_svg import STYLES, Badge, color
 from page_tracker.web.busy.counters import count_hit
+from page_tracker.web.busy.incoming import Incoming
 
 NO_CACHE = "no-cache, no-store, must-revalidate, max-age=0"
+SVG = "image/svg+xml; charset=utf-8"
 SHOW = ("total", "today", "unique")
 MAX_LABEL = 64
 
@@ -33,21 +32,18 @@ def _design(args: Mapping[str, str]) -> tuple[str, str, str, str]:
     return label, fill, label_fill, _option(args, "style", "flat", STYLES)
 
 
-async def answer_badge(
-    runtime: Runtime, incoming: Request, names: Mapping[str, str]
-) -> BaseResponse:
+async def answer_badge(runtime: Runtime, incoming: Incoming, names: Mapping[str, str]) -> Reply:
     """Draw a counter's figure; count a hit first unless `?count=false` (served by fast.py)."""
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
-    # A dict of the first values: a MultiDict raises (and catches) on every missing key.
-    args = incoming.args.to_dict()
+    args = incoming.args
     # Every option is checked before anything is counted.
     label, fill, label_fill, style = _design(args)
     show = _option(args, "show", "total", SHOW)
     count = _option(args, "count", "true", ("true", "false")) == "true"
     base = params.integer(args.get("base"), "base", required=False)
     if count:
-        ip, agent = incoming.remote_addr or "", incoming.headers.get("User-Agent", "")
+        ip, agent = incoming.remote_addr, incoming.header("USER_AGENT") or ""
         counted, spent = await count_hit(runtime, namespace, key, ip, agent)
     else:
         counted, spent = None, None
@@ -57,5 +53,5 @@ async def answer_badge(
         figure = await runtime.calls.run(counter_figures.figure(namespace, key, show, runtime.now))
     message = str(figure + base if show == "total" else figure)
     svg = Badge(label, message, fill, label_fill, style).svg()
-    answer = Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": NO_CACHE})
-    return ratelimit.with_headers(answer, spent)
+    no_cache = ("Cache-Control", NO_CACHE)
+    return reply(200, SVG, svg.encode(), no_cache, *ratelimit.headers(spent))

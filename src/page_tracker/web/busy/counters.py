@@ -6,14 +6,14 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, current_app, request
-from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.services import counter_figures, counters, visitors
 from page_tracker.store.budgets import Spent
 from page_tracker.web import params, ratelimit
-from page_tracker.web.answers import json_response
+from page_tracker.web.answers import Reply, json_response, reply
+from page_tracker.web.busy.incoming import Incoming
 
 bp = Blueprint("counters", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -74,18 +74,23 @@ async def count_hit(
     return value, spent
 
 
-async def answer_hit(runtime: Runtime, incoming: Request, names: Mapping[str, str]) -> BaseResponse:
+async def answer_hit(runtime: Runtime, incoming: Incoming, names: Mapping[str, str]) -> Reply:
     """Count a hit, creating the counter on its first (served by fast.py)."""
-    if incoming.query_string:  # a bad callback is refused before anything is counted
-        params.jsonp_callback(incoming.args)
+    # A bad callback is refused before anything is counted.
+    callback = params.jsonp_callback(incoming.args) if incoming.query_string else None
     namespace = params.name(names["namespace"], "namespace")
     key = params.name(names["key"], "key")
-    ip, agent = incoming.remote_addr or "", incoming.headers.get("User-Agent", "")
+    ip, agent = incoming.remote_addr, incoming.header("USER_AGENT") or ""
     value, spent = await count_hit(runtime, namespace, key, ip, agent)
-    response = json_response({"value": value})
-    if incoming.query_string:
-        params.jsonp(response, incoming.args)
-    return ratelimit.with_headers(response, spent)
+    body = f'{{"value":{value}}}'
+    if callback:
+        return reply(
+            200,
+            params.JAVASCRIPT,
+            params.wrapped(body, callback).encode(),
+            *ratelimit.headers(spent),
+        )
+    return reply(200, "application/json", body.encode(), *ratelimit.headers(spent))
 
 
 @route("/get")

@@ -15,19 +15,21 @@ from typing import Any, NamedTuple
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.store.calls import finish
 from page_tracker.web import params
+from page_tracker.web.answers import Reply
 from page_tracker.web.busy import badges, counters, home, tracking
+from page_tracker.web.busy.incoming import Incoming
 from page_tracker.web.endpoints import EndpointTableError, cors_headers
-from page_tracker.web.errors import answer, http_error
+from page_tracker.web.errors import answer as _answer
+from page_tracker.web.errors import http_error
 from page_tracker.web.serving.observed import ROUTE
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-Handler = Callable[[Runtime, Request, Mapping[str, str]], Awaitable[BaseResponse]]
+Handler = Callable[[Runtime, Incoming, Mapping[str, str]], Awaitable[Reply]]
 DEFAULT = {"namespace": params.DEFAULT_NAMESPACE}
 
 RULES = Map(
@@ -38,6 +40,7 @@ RULES = Map(
         Rule("/badge/<namespace>/<key>.svg", endpoint="badges.badge", methods=["GET"]),
         Rule("/badge/<key>.svg", endpoint="badges.badge", methods=["GET"], defaults=DEFAULT),
         Rule("/api/event", endpoint="tracking.event", methods=["POST"]),
+        Rule("/p.gif", endpoint="tracking.pixel", methods=["GET"]),
     ],
     # /hit/default/x and /hit/x name the same counter: answer both rather than redirect.
     redirect_defaults=False,
@@ -54,6 +57,7 @@ HANDLERS: dict[str, Handler] = {
     "counters.hit": counters.answer_hit,
     "badges.badge": badges.answer_badge,
     "tracking.event": tracking.answer_event,
+    "tracking.pixel": tracking.answer_pixel,
 }
 # A rule without a handler would fail at its first request: fail at start-up instead.
 if unhandled := {rule.endpoint for rule in RULES.iter_rules()} - HANDLERS.keys():
@@ -92,9 +96,9 @@ class FastApp:
         found = self.find(environ)
         if found is None:
             return self.fallback(environ, start_response)
-        response = finish(self.answer(found, environ, current_runtime(self.extensions)))
-        start_response(response.status, response.headers.to_wsgi_list())
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.get_data()]
+        answer = finish(self.answer(found, environ, current_runtime(self.extensions)))
+        start_response(answer.status_line, answer.headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
 
     def find(self, environ: dict[str, Any]) -> Found | None:
         """Return what the fast app answers of this request, None if not for it.
@@ -117,28 +121,23 @@ class FastApp:
         environ[ROUTE] = route
         return Found(endpoint, args)
 
-    async def answer(self, found: Found, environ: dict[str, Any], runtime: Runtime) -> BaseResponse:
-        """Return the answer to a request `find` found, made with `runtime`'s calls.
-
-        Every answer here is a body built in memory with its Content-Length set: it is sent as
-        it is, without werkzeug's WSGI adapter (redirects, ranges, streaming), which costs more
-        than drawing a badge.
-        """
+    async def answer(self, found: Found, environ: dict[str, Any], runtime: Runtime) -> Reply:
+        """Return the answer to a request `find` found, made with `runtime`'s calls."""
         method = environ["REQUEST_METHOD"]
         if found.valid is None:
             try:
-                response = await HANDLERS[found.endpoint](runtime, Request(environ), found.args)
+                answer = await HANDLERS[found.endpoint](runtime, Incoming(environ), found.args)
             except Exception as error:  # the handler spent its own budget
-                response = answer(error, self.log, self.retry_after, runtime.metrics)
+                answer = Reply.of(_answer(error, self.log, self.retry_after, runtime.metrics))
         else:  # OPTIONS is answered here too, as Flask answers it
             allowed = sorted({*found.valid, "OPTIONS"})
-            response = (
+            answer = Reply.of(
                 BaseResponse(headers={"Allow": ", ".join(allowed)})
                 if method == "OPTIONS"
                 else http_error(MethodNotAllowed(allowed))
             )
-        response.headers.update(cors_headers(found.endpoint, method))
-        return response
+        answer.headers.extend(cors_headers(found.endpoint, method).items())
+        return answer
 
     def _match(self, path: str, method: str) -> tuple[str, str, Mapping[str, str]]:
         """Return the endpoint of `path`, its rule, and its arguments (shared: only read them)."""

@@ -8,17 +8,15 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wrappers import Request
-from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.services import sites
 from page_tracker.services.ingest import intake
 from page_tracker.services.ingest.events import EventError, RefusedEventError
 from page_tracker.store.budgets import Spent
-from page_tracker.store.calls import finish
 from page_tracker.web import bodies, params, ratelimit
-from page_tracker.web.answers import json_error
+from page_tracker.web.answers import Reply, json_error, reply
+from page_tracker.web.busy.incoming import Incoming
 from page_tracker.web.endpoints import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 from page_tracker.web.errors import status_of
 
@@ -26,7 +24,6 @@ bp = Blueprint("tracking", __name__)
 
 SCRIPT = (files("page_tracker") / "static" / "script.js").read_bytes()
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @bp.get("/script.js")
@@ -39,22 +36,8 @@ def script() -> Response:
     return response
 
 
-def _body(incoming: Request, limit: int) -> bytes:
-    length = incoming.content_length
-    if length is None:
-        # Past the limit werkzeug stops reading and answers 413, even without a Content-Length.
-        incoming.max_content_length = limit
-        return incoming.get_data(cache=False)
-    if length > limit:
-        raise RequestEntityTooLarge()
-    # A body of known length is read in one call: werkzeug's stream wrapper costs more than
-    # parsing the beacon.
-    body: bytes = incoming.environ["wsgi.input"].read(length)
-    return body
-
-
-def _json_body(incoming: Request, limit: int) -> Any:
-    return bodies.loads(_body(incoming, limit))
+def _json_body(incoming: Incoming, limit: int) -> Any:
+    return bodies.loads(incoming.body(limit))
 
 
 # The answers to a beacon, encoded once: the script never reads them, people testing do.
@@ -64,12 +47,10 @@ ANSWERS = {
 }
 
 
-def _sender(incoming: Request, origin: str | None) -> intake.Sender:
-    # Read from the WSGI environ: every beacon asks, and werkzeug's headers cost a few times more.
-    environ = incoming.environ
-    opted_out = environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
-    user_agent = environ.get("HTTP_USER_AGENT", "")
-    return intake.Sender(incoming.remote_addr or "", user_agent, origin, opted_out)
+def _sender(incoming: Incoming, origin: str | None) -> intake.Sender:
+    opted_out = incoming.header("DNT") == "1" or incoming.header("SEC_GPC") == "1"
+    user_agent = incoming.header("USER_AGENT") or ""
+    return intake.Sender(incoming.remote_addr, user_agent, origin, opted_out)
 
 
 # Why a view from a browser that was answered was not counted as a view (see metrics.py).
@@ -106,27 +87,25 @@ async def _accept(
     return outcome, spent
 
 
-async def answer_event(runtime: Runtime, incoming: Request, _: Mapping[str, str]) -> BaseResponse:
+async def answer_event(runtime: Runtime, incoming: Incoming, _: Mapping[str, str]) -> Reply:
     """Count one page view sent by the script: {site, url, referrer, width, dnt} (fast.py)."""
-    sender = _sender(incoming, incoming.environ.get("HTTP_ORIGIN"))
+    sender = _sender(incoming, incoming.header("ORIGIN"))
     outcome, spent = await _accept(runtime, lambda: _json_body(incoming, MAX_EVENT_BYTES), sender)
-    answer = Response(ANSWERS[outcome], 202, mimetype="application/json")
-    return ratelimit.with_headers(answer, spent)
+    return reply(202, "application/json", ANSWERS[outcome], *ratelimit.headers(spent))
 
 
-@bp.get("/p.gif")
-def pixel() -> BaseResponse:
-    """Count a page view of a page without JavaScript; answer a transparent 1x1 GIF."""
-    args = request.args
+async def answer_pixel(runtime: Runtime, incoming: Incoming, _: Mapping[str, str]) -> Reply:
+    """Count a page view of a page without JavaScript; answer a transparent 1x1 GIF (fast.py)."""
+    args, referrer = incoming.args, incoming.header("REFERER")
     raw = {
         "site": args.get("site"),
-        "url": args.get("url") or request.referrer,
+        "url": args.get("url") or referrer,
         "referrer": args.get("ref"),
     }
-    origin = request.headers.get("Origin") or request.referrer
-    _, spent = finish(_accept(current_runtime(), lambda: raw, _sender(request, origin)))
-    answer = Response(PIXEL, status=202, mimetype="image/gif", headers=NO_STORE)
-    return ratelimit.with_headers(answer, spent)
+    sender = _sender(incoming, incoming.header("ORIGIN") or referrer)
+    spent = (await _accept(runtime, lambda: raw, sender))[1]
+    no_store = ("Cache-Control", "no-store")
+    return reply(202, "image/gif", PIXEL, no_store, *ratelimit.headers(spent))
 
 
 def _batch_answer(outcomes: intake.Outcomes) -> str:
@@ -145,7 +124,7 @@ def _batch_answer(outcomes: intake.Outcomes) -> str:
 @bp.post("/api/events")
 def batch(grant: sites.Grant) -> Response:
     """Count up to MAX_BATCH server-side page views; answer a result for each."""
-    body = _json_body(request, MAX_BATCH_BYTES)
+    body = _json_body(Incoming(request.environ), MAX_BATCH_BYTES)
     events = body.get("events") if isinstance(body, dict) else body
     if not isinstance(events, list):
         params.bad_request('send a JSON array of events, or {"events": [...]}')

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from page_tracker.web.answers import json_error
+from page_tracker.web.answers import Reply, json_error
 from page_tracker.web.busy.fast import Found
 from page_tracker.web.endpoints import Endpoint
-from page_tracker.web.serving.observed import Answer, WSGIApp
+from page_tracker.web.serving.observed import WSGIApp
 from page_tracker.web.serving.on_loop import OnLoop
 from page_tracker.web.serving.streams import HANDED_OVER, LiveStreams, Transport
 
@@ -303,7 +303,7 @@ class _Chained:
         _close(self._body)
 
 
-async def _awaited(on_loop: OnLoop, found: Found, environ: dict[str, Any]) -> Answer:
+async def _awaited(on_loop: OnLoop, found: Found, environ: dict[str, Any]) -> Reply:
     """Answer a busy endpoint on the loop: its status, headers and body."""
     try:
         return await on_loop.answer(found, environ)
@@ -312,10 +312,9 @@ async def _awaited(on_loop: OnLoop, found: Found, environ: dict[str, Any]) -> An
         return _failed()
 
 
-def _failed() -> Answer:
+def _failed() -> Reply:
     """Return the answer to a request the app failed to answer."""
-    response = json_error(500, "the server failed to answer; it has been logged")
-    return 500, response.headers.to_wsgi_list(), response.get_data()
+    return Reply.of(json_error(500, "the server failed to answer; it has been logged"))
 
 
 def _whole(content: "bytes | _Chained") -> bytes:

@@ -11,14 +11,12 @@ from typing import Any
 
 from flask import Request
 from werkzeug.routing import Rule
-from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker import logs
 from page_tracker.metrics import UNMATCHED, Unmeasured
+from page_tracker.web.answers import Reply
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-# An answer made whole in memory: its status, headers and body.
-Answer = tuple[int, list[tuple[str, str]], bytes]
 # Where the app below puts the route template it answered (busy/fast.py, RoutedRequest).
 ROUTE = "page_tracker.route"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -82,23 +80,22 @@ class Observed:
         )
 
     async def observe(
-        self, environ: dict[str, Any], respond: Callable[[], Awaitable[BaseResponse]]
-    ) -> Answer:
+        self, environ: dict[str, Any], respond: Callable[[], Awaitable[Reply]]
+    ) -> Reply:
         """Answer on the event loop with what `respond` makes, observed as the WSGI stack is."""
         started = time.perf_counter()
         request_id = self._request_id(environ)
         logs.REQUEST_ID.set(request_id)
         try:
-            response = await respond()
-            status = response.status_code
-            body = b"" if environ["REQUEST_METHOD"] == "HEAD" else response.get_data()
-            headers = response.headers.to_wsgi_list()
-            headers.append((REQUEST_ID_HEADER, request_id))
+            answer = await respond()
+            answer.headers.append((REQUEST_ID_HEADER, request_id))
+            if environ["REQUEST_METHOD"] == "HEAD":
+                answer = answer._replace(body=b"")
             if self._metrics.enabled or logs.writes_access_lines():
-                self._done(environ, request_id, status, started, len(body))
+                self._done(environ, request_id, answer.status, started, len(answer.body))
         finally:
             logs.REQUEST_ID.set(None)
-        return status, headers, body
+        return answer
 
     def around(self, app: WSGIApp) -> "Observed":
         """Return `app` observed as this middleware observes the app below it."""

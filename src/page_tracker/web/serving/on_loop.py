@@ -9,8 +9,9 @@ from typing import Any
 
 from page_tracker.extensions import current_runtime
 from page_tracker.store.calls import Calls
+from page_tracker.web.answers import Reply
 from page_tracker.web.busy.fast import FastApp, Found
-from page_tracker.web.serving.observed import Answer, Observed
+from page_tracker.web.serving.observed import Observed
 from page_tracker.web.serving.proxied import Proxied
 
 
@@ -29,7 +30,7 @@ class OnLoop:
         """Return what the fast app answers of this request, None if it is not for it."""
         return self.fast.find(environ)
 
-    async def answer(self, found: Found, environ: dict[str, Any]) -> Answer:
+    async def answer(self, found: Found, environ: dict[str, Any]) -> Reply:
         """Answer a request `find` found: its status, headers and body."""
         if self.proxied is not None:
             self.proxied.fix(environ)

@@ -32,14 +32,21 @@ T = TypeVar("T")
 
 
 class _Protocol(asyncio.Protocol):
-    """One connection: commands out, replies in, matched to their futures in order."""
+    """One connection: commands out, replies in, matched to their futures in order.
 
-    def __init__(self) -> None:
+    A command not answered within `timeout` seconds fails the connection.  Replies come in
+    order, so only the oldest command's time is watched, by one timer.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
         self.reader = hiredis.Reader(encoding="utf-8", replyError=BaseParser.parse_error)
-        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        # Each command waiting for its reply, with the loop time it must come by.
+        self.waiting: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.lost: Exception | None = None
         self.unsent: list[bytes] = []
+        self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -47,7 +54,7 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not False:
-            waiter = self.waiting.popleft()
+            waiter, _ = self.waiting.popleft()
             if not waiter.done():  # its caller may have been cancelled
                 waiter.set_result(reply)
 
@@ -58,9 +65,11 @@ class _Protocol(asyncio.Protocol):
         """Fail every command still waiting with `error`, and every command sent from now."""
         self.lost = error
         while self.waiting:
-            waiter = self.waiting.popleft()
+            waiter, _ = self.waiting.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
+        if self.timer is not None:
+            self.timer.cancel()
         if self.transport is not None:
             self.transport.close()
 
@@ -70,13 +79,28 @@ class _Protocol(asyncio.Protocol):
             raise redis.ConnectionError("the connection to Redis is closed")
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        self.waiting.append(waiter)
+        deadline = loop.time() + self.timeout
+        self.waiting.append((waiter, deadline))
+        if self.timer is None:
+            self.timer = loop.call_at(deadline, self._check)
         # The commands of one turn of the loop go out in one write: a write is a system call,
         # which costs more than a command, and wakes Redis once for them all.
         if not self.unsent:
             loop.call_soon(self._write)
         self.unsent.append(hiredis.pack_command(tuple(args)))
         return waiter
+
+    def _check(self) -> None:
+        """Fail the connection if its oldest command is late; else watch the next oldest."""
+        self.timer = None
+        if not self.waiting:
+            return
+        loop = asyncio.get_running_loop()
+        _, deadline = self.waiting[0]
+        if loop.time() >= deadline:
+            self.fail(redis.TimeoutError("Redis did not answer in time"))
+        else:
+            self.timer = loop.call_at(deadline, self._check)
 
     def _write(self) -> None:
         unsent, self.unsent = self.unsent, []
@@ -99,13 +123,7 @@ class LoopRedis:
         started = time.perf_counter()
         try:
             connection = await self._connected()
-            waiter = connection.send(args)
-            try:
-                async with asyncio.timeout(self.timeout):
-                    reply = await waiter
-            except TimeoutError:
-                connection.fail(redis.TimeoutError("Redis did not answer in time"))
-                raise redis.TimeoutError(f"Redis did not answer {args[0]} in time") from None
+            reply = await connection.send(args)
             if isinstance(reply, Exception):
                 raise reply
         except redis.RedisError as error:
@@ -152,14 +170,18 @@ class LoopRedis:
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
         options = self.options
+
+        def protocol() -> _Protocol:
+            return _Protocol(self.timeout)
+
         try:
             async with asyncio.timeout(self.timeout):
                 if "path" in options:
-                    _, connection = await loop.create_unix_connection(_Protocol, options["path"])
+                    _, connection = await loop.create_unix_connection(protocol, options["path"])
                 else:
                     secure = options.get("connection_class") is SSLConnection
                     _, connection = await loop.create_connection(
-                        _Protocol,
+                        protocol,
                         options.get("host", "localhost"),
                         options.get("port", 6379),
                         ssl=ssl.create_default_context() if secure else None,

@@ -25,6 +25,8 @@ from page_tracker.web.ratelimit import SETTINGS, VIEWS, WRITES
 MAX_EVENT_BYTES = 16 * 1024
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
+# Where a router leaves the route template it answered, for the metrics and the access line.
+ROUTE = "page_tracker.route"
 # Any page may call it and read the answer (Access-Control-Allow-Origin: *).
 ANY_ORIGIN = "any origin"
 # Any page may send it, with a preflight that allows Content-Type but never Authorization: no

@@ -19,14 +19,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from page_tracker.extensions import Runtime, current_runtime
 from page_tracker.store.calls import finish
-from page_tracker.web import params
+from page_tracker.web import errors, params
 from page_tracker.web.answers import Reply
 from page_tracker.web.busy import badges, counters, home, tracking
 from page_tracker.web.busy.incoming import Incoming
-from page_tracker.web.endpoints import EndpointTableError, cors_headers
-from page_tracker.web.errors import answer as _answer
-from page_tracker.web.errors import http_error
-from page_tracker.web.serving.observed import ROUTE
+from page_tracker.web.endpoints import ROUTE, EndpointTableError, cors_headers
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Handler = Callable[[Runtime, Incoming, Mapping[str, str]], Awaitable[Reply]]
@@ -128,13 +125,14 @@ class FastApp:
             try:
                 answer = await HANDLERS[found.endpoint](runtime, Incoming(environ), found.args)
             except Exception as error:  # the handler spent its own budget
-                answer = Reply.of(_answer(error, self.log, self.retry_after, runtime.metrics))
+                failed = errors.answer(error, self.log, self.retry_after, runtime.metrics)
+                answer = Reply.of(failed)
         else:  # OPTIONS is answered here too, as Flask answers it
             allowed = sorted({*found.valid, "OPTIONS"})
             answer = Reply.of(
                 BaseResponse(headers={"Allow": ", ".join(allowed)})
                 if method == "OPTIONS"
-                else http_error(MethodNotAllowed(allowed))
+                else errors.http_error(MethodNotAllowed(allowed))
             )
         answer.headers.extend(cors_headers(found.endpoint, method).items())
         return answer

@@ -1,9 +1,9 @@
 """The serving core: granian's RSGI interface, with every request body read on the event loop.
 
 No handler reads from a socket.  The core reads each body under a cap (its endpoint's, in the
-table of endpoints.py) and a deadline (READ_TIMEOUT_S), then hands the request, body in memory,
-to the WSGI stack (Observed, Proxied, the fast app, Flask): on the loop itself for the busy
-endpoints, which answer in microseconds, and in a bounded thread pool for the rest of the site.
+table of endpoints.py) and a deadline (READ_TIMEOUT_S), then answers the request, body in
+memory: the busy endpoints by coroutines awaited on the loop itself (serving/on_loop.py), the
+rest of the site through the WSGI stack (Observed, Proxied, Flask) in a bounded thread pool.
 A client that sends slowly holds a coroutine, never a thread.
 """
 
@@ -16,10 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from page_tracker.web.answers import Reply, json_error
-from page_tracker.web.busy.fast import Found
 from page_tracker.web.endpoints import Endpoint
 from page_tracker.web.serving.observed import WSGIApp
-from page_tracker.web.serving.on_loop import OnLoop
 from page_tracker.web.serving.streams import HANDED_OVER, LiveStreams, Transport
 
 Headers = list[tuple[str, str]]
@@ -76,6 +74,16 @@ class HTTPProtocol(Protocol):
         """Return once the client has gone."""
 
 
+class LoopApp(Protocol):
+    """The endpoints answered by coroutines of the loop (serving/on_loop.py's OnLoop)."""
+
+    def find(self, environ: dict[str, Any]) -> Any | None:
+        """Return what answering this request takes, None if it is not for this app."""
+
+    async def answer(self, found: Any, environ: dict[str, Any]) -> Reply:
+        """Answer a request `find` found."""
+
+
 class _RefusedError(Exception):
     """A request refused before any handler saw it, with its status and message."""
 
@@ -110,7 +118,7 @@ class Core:
         route: Callable[[str, str], Endpoint],
         live: LiveStreams | None = None,
         *,
-        on_loop: OnLoop | None = None,
+        on_loop: LoopApp | None = None,
         refusals: WSGIApp = answer_refusal,
         threads: int,
         read_timeout_s: float,
@@ -303,7 +311,7 @@ class _Chained:
         _close(self._body)
 
 
-async def _awaited(on_loop: OnLoop, found: Found, environ: dict[str, Any]) -> Reply:
+async def _awaited(on_loop: LoopApp, found: Any, environ: dict[str, Any]) -> Reply:
     """Answer a busy endpoint on the loop: its status, headers and body."""
     try:
         return await on_loop.answer(found, environ)

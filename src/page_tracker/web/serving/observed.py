@@ -17,10 +17,9 @@ from werkzeug.routing import Rule
 from page_tracker import logs
 from page_tracker.metrics import UNMATCHED, Unmeasured
 from page_tracker.web.answers import Reply
+from page_tracker.web.endpoints import ROUTE
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-# Where the app below puts the route template it answered (busy/fast.py, RoutedRequest).
-ROUTE = "page_tracker.route"
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id a proxy sends is kept only if it is short and plain: it goes into every log line.
 SOUND_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -1,11 +1,17 @@
 """Sites and tokens in the users' words: register, change, share, revoke, remove."""
 
+import time
+from typing import TypeVar
+
 import pytest
 import redis
 
 from page_tracker.services import sites
 from page_tracker.store import keys
+from page_tracker.store.calls import Blocking, Call, finish
 from test.clock import Clock
+
+T = TypeVar("T")
 
 
 def test_a_site_is_registered_once_and_loaded_as_it_was_given(
@@ -66,3 +72,30 @@ def test_an_admin_token_is_for_every_site_and_a_site_token_for_a_real_one(
     assert not sites.has_admin_token(redis_client)
     sites.mint_token(redis_client, "admin", "", 0)
     assert sites.has_admin_token(redis_client)
+
+
+class CountedCalls(Blocking):
+    """The blocking client as Calls, counting the round trips it makes."""
+
+    def __init__(self, redis_client: redis.Redis) -> None:
+        super().__init__(redis_client)
+        self.made = 0
+
+    async def run(self, call: Call[T]) -> T:
+        self.made += 1
+        return await super().run(call)
+
+
+def test_a_worker_looks_each_site_name_up_once_a_while_known_or_not(
+    redis_client: redis.Redis, blog: sites.Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sites, "SETTINGS_CACHE_S", 0.2)
+    book, counted = sites.SiteBook(), CountedCalls(redis_client)
+    for _ in range(3):
+        assert finish(book.find(counted, "blog")) == blog
+        with pytest.raises(sites.UnknownSiteError):
+            finish(book.find(counted, "made.up"))
+    assert counted.made == 2  # one lookup a name, however many views name it
+    sites.add(redis_client, sites.make_site("made.up", ["made.example"]))
+    time.sleep(0.3)  # past the cache's lifetime: the new site is seen
+    assert finish(book.find(counted, "made.up")).domains == ("made.example",)

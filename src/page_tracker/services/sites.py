@@ -17,7 +17,9 @@ from cachetools import TTLCache
 from redis import Redis
 
 from page_tracker.services.counters import NAME
+from page_tracker.store import calls
 from page_tracker.store import sites as store
+from page_tracker.store.calls import Blocking, Call, Calls, finish
 from page_tracker.store.keys import SiteField, TokenField
 
 SCOPES = ("admin", "read", "ingest")
@@ -178,11 +180,14 @@ def remove(redis: Redis, name: str) -> int:
     return store.remove_site(redis, name)
 
 
-def load(redis: Redis, name: str) -> Site:
-    """Return the site called `name`, or raise UnknownSiteError."""
-    settings = store.site_settings(redis, name)
+def lookup(name: str) -> Call[Site | None]:
+    """Return the Call that reads the site called `name` (None if there is none)."""
+    return calls.then(store.site_settings(name), functools.partial(_site, name))
+
+
+def _site(name: str, settings: dict[SiteField, str]) -> Site | None:
     if SiteField.DOMAINS not in settings:
-        raise UnknownSiteError(f"no site {name}")
+        return None
     return Site(
         name,
         tuple(json.loads(settings[SiteField.DOMAINS])),
@@ -193,26 +198,44 @@ def load(redis: Redis, name: str) -> Site:
     )
 
 
+def load(redis: Redis, name: str) -> Site:
+    """Return the site called `name`, or raise UnknownSiteError."""
+    site = calls.run(redis, lookup(name))
+    if site is None:
+        raise UnknownSiteError(f"no site {name}")
+    return site
+
+
 def names(redis: Redis) -> list[str]:
     """Return every site's name, sorted."""
     return store.site_names(redis)
 
 
 class SiteBook:
-    """Sites as one worker sees them: read from Redis, kept for SETTINGS_CACHE_S seconds."""
+    """Sites as one worker sees them: read from Redis, kept for SETTINGS_CACHE_S seconds.
+
+    A name that is no site's is kept as unknown as long: views of made-up sites cost one
+    lookup a name, not one a view.  A new site is so seen within SETTINGS_CACHE_S too.
+    """
 
     def __init__(self) -> None:
-        self._cache: TTLCache[str, Site] = TTLCache(maxsize=4096, ttl=SETTINGS_CACHE_S)
+        self._cache: TTLCache[str, Site | None] = TTLCache(maxsize=4096, ttl=SETTINGS_CACHE_S)
         self._lock = threading.Lock()
 
     def get(self, redis: Redis, name: str) -> Site:
+        """Return the site called `name`, or raise UnknownSiteError (with the blocking client)."""
+        return finish(self.find(Blocking(redis), name))
+
+    async def find(self, calls: Calls, name: str) -> Site:
         """Return the site called `name`, or raise UnknownSiteError."""
         with self._lock:
-            site = self._cache.get(name)
-        if site is None:
-            site = load(redis, name)
+            seen, site = name in self._cache, self._cache.get(name)
+        if not seen:
+            site = await calls.run(lookup(name))
             with self._lock:
                 self._cache[name] = site
+        if site is None:
+            raise UnknownSiteError(f"no site {name}")
         return site
 
 

@@ -31,6 +31,14 @@ class Call(Generic[T]):
     keys: tuple[str, ...] = ()
 
 
+U = TypeVar("U")
+
+
+def then(call: Call[T], more: Callable[[T], U]) -> Call[U]:
+    """Return `call` read on by `more`: the same round trip, a further reading of its reply."""
+    return Call(call.args, lambda reply: more(call.read(reply)), call.script, call.keys)
+
+
 def command(read: Callable[[Any], T], *args: Any) -> Call[T]:
     """Return a Call of one command."""
     return Call(args, read)

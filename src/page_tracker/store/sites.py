@@ -5,7 +5,9 @@ from typing import Any, cast
 
 from redis import Redis
 
-from page_tracker.store import keys
+from page_tracker.store import calls, keys
+from page_tracker.store.calls import Call
+from page_tracker.store.keys import SiteField
 
 
 def add_site(redis: Redis, name: str, settings: Mapping[str, str]) -> bool:
@@ -47,9 +49,13 @@ def remove_site(redis: Redis, name: str) -> int:
     return deleted
 
 
-def site_settings(redis: Redis, name: str) -> dict[str, str]:
-    """Return a site's settings, empty if there is no such site."""
-    return cast(dict[str, str], redis.hgetall(keys.site(name)))
+def site_settings(name: str) -> Call[dict[SiteField, str]]:
+    """Return the Call that reads a site's settings (none if there is no such site)."""
+
+    def read(values: list[str | None]) -> dict[SiteField, str]:
+        return {field: value for field, value in zip(SiteField, values, strict=True) if value}
+
+    return calls.command(read, "HMGET", keys.site(name), *SiteField)
 
 
 def site_names(redis: Redis) -> list[str]:

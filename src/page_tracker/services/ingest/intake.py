@@ -42,8 +42,8 @@ class Sender:
 class Intake:
     """What taking views in needs: Redis, the day's visitor secrets, sites, the drainer.
 
-    `calls` queues a view: on the event loop, the loop's client.  A site's settings and a day's
-    secret come from caches that the blocking client fills, once a minute and once a day.
+    `calls` reads a site's settings and queues a view: on the event loop, the loop's client.
+    A day's visitor secret comes from a cache that the blocking client fills once a day.
     """
 
     redis: Redis
@@ -63,7 +63,7 @@ async def accept(
     nobody registered, and OverBudgetError (queueing nothing) past the budget.
     """
     view = parse_event(raw)
-    site = intake.sites.get(intake.redis, view.site)
+    site = await intake.sites.find(intake.calls, view.site)
     check_origin(site, view, sender.origin)
     if site.honor_dnt and (view.dnt or sender.opted_out):
         return PRIVATE, None

@@ -226,12 +226,12 @@ class SiteBook:
         """Return the site called `name`, or raise UnknownSiteError (with the blocking client)."""
         return finish(self.find(Blocking(redis), name))
 
-    async def find(self, calls: Calls, name: str) -> Site:
-        """Return the site called `name`, or raise UnknownSiteError."""
+    async def find(self, client: Calls, name: str) -> Site:
+        """Return the site called `name`, or raise UnknownSiteError; `client` looks it up."""
         with self._lock:
             seen, site = name in self._cache, self._cache.get(name)
         if not seen:
-            site = await calls.run(lookup(name))
+            site = await client.run(lookup(name))
             with self._lock:
                 self._cache[name] = site
         if site is None:
